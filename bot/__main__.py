@@ -1,0 +1,42 @@
+"""`python -m bot` runs the bot with long polling; `python -m bot console` runs the same dialogs in a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.config import Settings
+from bot.i18n import t
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot")
+    parser.add_argument("mode", nargs="?", choices=["polling", "console"], default="polling")
+    parser.add_argument("--user-id", type=int, default=1, help="console only: the user id to act as")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    settings = Settings()
+
+    from bot.runtime import build_runtime
+
+    if args.mode == "console":
+        from bot.console import run_console
+
+        return run_console(build_runtime(settings), args.user_id)
+    if not settings.bot_token:
+        print(t("bot.no_token", settings.default_language), file=sys.stderr)
+        return 2
+    from telegram import Update
+
+    from bot.app import TelegramBot
+
+    runtime = build_runtime(settings)
+    app = TelegramBot(runtime.flow, settings).build()
+    app.run_polling(allowed_updates=Update.ALL_TYPES, timeout=settings.poll_timeout, poll_interval=0.0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

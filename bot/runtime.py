@@ -1,0 +1,33 @@
+"""The composition root: one place wires settings, database, policies, calendar, wizard and flow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from bot.config import Settings
+from bot.flow import Flow
+from dialogs.policy import Policy, load_policies
+from dialogs.wizard import Wizard
+from scheduler.calendar import WorkCalendar
+from storage.db import create_schema, make_engine
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    policies: dict[str, Policy]
+    calendar: WorkCalendar
+    flow: Flow
+
+
+def build_runtime(settings: Settings | None = None) -> Runtime:
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    policies = load_policies()
+    calendar = WorkCalendar()
+    wizard = Wizard(policies, calendar, settings.today)
+    return Runtime(settings, engine, policies, calendar, Flow(engine, policies, wizard, settings))

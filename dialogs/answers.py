@@ -1,0 +1,202 @@
+"""What counts as a complete answer for each step, and how old drafts meet a newer policy file.
+
+Kept apart from the state machine so the summary, the machine's conditions and the submission check
+all ask the same questions of the same code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from dialogs.policy import Item, ItemList, Policy
+from dialogs.text import Msg, Text, msg
+
+STEPS = ["policy", "applicant", "project", "origin", "conditions", "grounds", "negative", "facts",
+         "materials", "summary"]
+FACTS_MIN_CHARS = 10
+FACTS_MAX_CHARS = 3500
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # the Bot API lets a bot download files up to 20 MB
+MAX_FIELD_CHARS = 200
+
+_DATE_PATTERNS = [
+    re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$"),
+    re.compile(r"^\s*(\d{4})/(\d{1,2})/(\d{1,2})\s*$"),
+    re.compile(r"^\s*(\d{4})\.(\d{1,2})\.(\d{1,2})\s*$"),
+    re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?\s*$"),
+]
+
+
+def parse_date(text: str, today: dt.date) -> dt.date | Msg:
+    for pattern in _DATE_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            try:
+                value = dt.date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                return msg("err.date_invalid", text=text)
+            if value > today:
+                return msg("err.date_future", date=value.isoformat())
+            if value.year < 2000:
+                return msg("err.date_too_old", date=value.isoformat())
+            return value
+    return msg("err.date_format", text=text)
+
+
+def parse_amount(text: str) -> float | Msg:
+    cleaned = text.strip().replace(",", "").replace("，", "").removesuffix("万元").removesuffix("万").strip()
+    try:
+        value = float(cleaned)
+    except ValueError:
+        return msg("err.number_format", text=text)
+    if value < 0 or value != value or value > 1e9:
+        return msg("err.number_range", text=text)
+    return value
+
+
+def role_of(answers: dict[str, Any]) -> str | None:
+    return answers.get("role")
+
+
+def items_for(item_list: ItemList | None, answers: dict[str, Any]) -> list[Item]:
+    return item_list.for_role(role_of(answers)) if item_list else []
+
+
+def applies(step: str, policy: Policy | None) -> bool:
+    if step == "conditions":
+        return policy is not None and policy.conditions is not None
+    if step == "negative":
+        return policy is not None and policy.negative is not None
+    return True
+
+
+def steps_for(policy: Policy | None) -> list[str]:
+    return [s for s in STEPS if applies(s, policy)]
+
+
+def step_problem(step: str, policy: Policy | None, answers: dict[str, Any],
+                 uploads: dict[str, int]) -> Text | None:
+    """None when the step is complete; otherwise the message telling the user what is missing."""
+    if step == "policy":
+        return None if policy is not None else msg("err.choose_policy")
+    assert policy is not None
+    if step == "applicant":
+        if answers.get("applicant_kind") not in {o.id for o in policy.applicant_kinds}:
+            return msg("err.choose_applicant_kind")
+        if policy.roles and answers.get("role") not in {r.id for r in policy.roles}:
+            return msg("err.choose_role")
+        return None
+    if step == "project":
+        given = answers.get("project", {})
+        missing = [f for f in policy.project_fields if f.required and given.get(f.id) in (None, "")]
+        if missing:
+            return msg("err.field_missing", field=missing[0].label)
+        return None
+    if step == "origin":
+        origin = policy.origin(answers.get("origin", ""))
+        if origin is None:
+            return msg("err.choose_origin")
+        if origin.asks_start_date and not answers.get("start_date"):
+            return msg("err.start_date_missing")
+        gates = answers.get("gates", {})
+        for gate in policy.gates:
+            if gate.id not in gates:
+                return msg("err.gate_missing", question=gate.question)
+        return None
+    if step == "conditions":
+        assert policy.conditions is not None
+        offered = items_for(policy.conditions, answers)
+        ticked = set(answers.get("conditions", [])) & {i.id for i in offered}
+        if policy.conditions.mode == "all" and len(ticked) < len(offered):
+            return msg("err.conditions_all", clause=policy.conditions.clause)
+        if not ticked:
+            return msg("err.at_least_one", clause=policy.conditions.clause)
+        return None
+    if step == "grounds":
+        offered_ids = {i.id for i in items_for(policy.grounds, answers)}
+        if not set(answers.get("grounds", [])) & offered_ids:
+            return msg("err.at_least_one", clause=policy.grounds.clause)
+        return None
+    if step == "negative":
+        given = answers.get("negative", {})
+        for item in items_for(policy.negative, answers):
+            if item.id not in given:
+                return msg("err.negative_unanswered")
+        return None
+    if step == "facts":
+        facts = (answers.get("facts") or "").strip()
+        if len(facts) < FACTS_MIN_CHARS:
+            return msg("err.facts_short", min=FACTS_MIN_CHARS)
+        return None
+    if step == "materials":
+        later = set(answers.get("materials_later", []))
+        for material in policy.materials:
+            if material.required and not uploads.get(material.id) and material.id not in later:
+                return msg("err.material_missing", material=material.label)
+        return None
+    if step == "summary":
+        for s in steps_for(policy)[:-1]:
+            problem = step_problem(s, policy, answers, uploads)
+            if problem is not None:
+                return problem
+        return None
+    raise ValueError(step)
+
+
+def bars(step: str, policy: Policy | None, answers: dict[str, Any]) -> list[tuple[Text, str, Text | None]]:
+    """The reasons a step's answers bar the case: (what, clause, explanation)."""
+    if policy is None:
+        return []
+    found: list[tuple[Text, str, Text | None]] = []
+    if step == "origin":
+        for gate in policy.gates:
+            if answers.get("gates", {}).get(gate.id) is gate.bars_if:
+                found.append((gate.question, gate.clause, gate.explanation))
+    if step == "negative":
+        given = answers.get("negative", {})
+        for item in items_for(policy.negative, answers):
+            if given.get(item.id) is True:
+                found.append((item.text, item.clause, None))
+    return found
+
+
+def migrate(answers: dict[str, Any], policy: Policy) -> dict[str, Any]:
+    """Fit a draft's answers to the current policy file: keep what still fits, follow renames, drop
+    what the file no longer asks. New questions simply stay unanswered and are asked when reached."""
+    out = dict(answers)
+    project = dict(out.get("project", {}))
+    for f in policy.project_fields:
+        for old in f.renamed_from:
+            if f.id not in project and old in project:
+                project[f.id] = project.pop(old)
+        if f.kind == "choice" and f.id in project and project[f.id] not in {o.id for o in f.options}:
+            project.pop(f.id)
+    known_fields = {f.id for f in policy.project_fields}
+    out["project"] = {k: v for k, v in project.items() if k in known_fields}
+
+    def fit_ids(ids: list[str], item_list: ItemList | None) -> list[str]:
+        if item_list is None:
+            return []
+        rename = {old: i.id for i in item_list.items for old in i.renamed_from}
+        known = {i.id for i in item_list.items}
+        return list(dict.fromkeys(rename.get(x, x) for x in ids if rename.get(x, x) in known))
+
+    out["conditions"] = fit_ids(out.get("conditions", []), policy.conditions)
+    out["grounds"] = fit_ids(out.get("grounds", []), policy.grounds)
+    if policy.negative is not None:
+        rename = {old: i.id for i in policy.negative.items for old in i.renamed_from}
+        known = {i.id for i in policy.negative.items}
+        neg = {rename.get(k, k): v for k, v in out.get("negative", {}).items()}
+        out["negative"] = {k: v for k, v in neg.items() if k in known}
+    else:
+        out.pop("negative", None)
+    if out.get("origin") and policy.origin(out["origin"]) is None:
+        out.pop("origin")
+        out.pop("start_date", None)
+    if policy.roles and out.get("role") not in {r.id for r in policy.roles}:
+        out.pop("role", None)
+    gate_ids = {g.id for g in policy.gates}
+    out["gates"] = {k: v for k, v in out.get("gates", {}).items() if k in gate_ids}
+    out.setdefault("_meta", {})["policy_version"] = policy.version
+    return out

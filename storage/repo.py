@@ -1,0 +1,67 @@
+"""Queries the bot needs, each taking the caller's session so one action is one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Session, col, select
+
+from storage.models import Case, CaseCounter, Draft, ProcessedUpdate, Upload, User, utcnow
+
+
+def get_or_create_user(session: Session, user_id: int, first_name: str = "", username: str | None = None) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        user = User(id=user_id, first_name=first_name, username=username)
+        session.add(user)
+        session.flush()
+    elif first_name and user.first_name != first_name:
+        user.first_name = first_name
+    return user
+
+
+def claim_update(session: Session, update_id: int | None) -> bool:
+    """False when this update was already applied (Telegram re-delivers after a crash)."""
+    if update_id is None:
+        return True
+    if session.get(ProcessedUpdate, update_id) is not None:
+        return False
+    session.add(ProcessedUpdate(update_id=update_id))
+    session.flush()
+    return True
+
+
+def active_drafts(session: Session, user_id: int) -> list[Draft]:
+    stmt = (select(Draft).where(Draft.user_id == user_id, Draft.status == "active")
+            .order_by(col(Draft.updated_at).desc(), col(Draft.id).desc()))
+    return list(session.exec(stmt))
+
+
+def uploads_for(session: Session, draft_id: int) -> list[Upload]:
+    return list(session.exec(select(Upload).where(Upload.draft_id == draft_id).order_by(col(Upload.id))))
+
+
+def next_case_number(session: Session, prefix: str, year: int) -> str:
+    counter = session.exec(
+        select(CaseCounter).where(CaseCounter.prefix == prefix, CaseCounter.year == year).with_for_update()
+    ).first()
+    if counter is None:
+        counter = CaseCounter(prefix=prefix, year=year, last=0)
+        session.add(counter)
+    counter.last += 1
+    session.flush()
+    return f"{prefix}-{year}-{counter.last:04d}"
+
+
+def create_case(session: Session, draft: Draft, number: str) -> Case:
+    case = Case(number=number, draft_id=draft.id or 0, applicant_id=draft.user_id,
+                policy_key=draft.policy_key or "", policy_version=draft.policy_version or 0,
+                answers=dict(draft.answers), submitted_at=utcnow())
+    session.add(case)
+    session.flush()
+    return case
+
+
+def touch(draft: Draft, when: dt.datetime | None = None) -> None:
+    draft.revision += 1
+    draft.updated_at = when or utcnow()

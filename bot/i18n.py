@@ -21,10 +21,19 @@ DEFAULT_LANGUAGE = "zh"
 
 @cache
 def catalogue(lang: str) -> dict[str, str]:
+    """All gettext domains of a locale merged (messages.po, officer.po, …): one file per part of the
+    product keeps catalogues small; a key defined twice is an error, not a silent override."""
     locale = LANGUAGES.get(lang, LANGUAGES[DEFAULT_LANGUAGE])
-    with open(LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po", "rb") as fh:
-        cat = read_po(fh, locale=locale)
-    return {str(m.id): str(m.string) for m in cat if m.id and m.string}
+    merged: dict[str, str] = {}
+    for path in sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po")):
+        with open(path, "rb") as fh:
+            cat = read_po(fh, locale=locale)
+        for m in cat:
+            if m.id and m.string:
+                if str(m.id) in merged:
+                    raise KeyError(f"{path.name}: message {m.id!r} is defined in another domain too")
+                merged[str(m.id)] = str(m.string)
+    return merged
 
 
 def normalise_language(code: str | None) -> str:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up everything the tests need on a fresh machine and runs the whole suite.
+# Sets up everything the tests need on a fresh machine and runs the whole suite twice: on SQLite, and
+# on a real PostgreSQL server that this script installs (Debian's package) and starts on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3.11}
@@ -10,4 +11,11 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[test]'
 .venv/bin/ruff check .
-exec .venv/bin/python -m pytest -q "$@"
+
+echo "== test suite on SQLite"
+.venv/bin/python -m pytest -q "$@"
+
+echo "== test suite on PostgreSQL"
+read -r pg_url pg_dir < <(bash tests/postgres.sh)
+trap 'bash tests/postgres.sh stop "$pg_dir"' EXIT
+TEST_POSTGRES_URL="$pg_url" .venv/bin/python -m pytest -q "$@"

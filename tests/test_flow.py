@@ -18,8 +18,8 @@ from tests.scenario import Step, happy_path
 
 
 @pytest.fixture()
-def runtime(tmp_path):
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/t.db", today_override=dt.date(2026, 11, 20),
+def runtime(database_url):
+    settings = Settings(database_url=database_url, today_override=dt.date(2026, 11, 20),
                         _env_file=None)
     return build_runtime(settings)
 

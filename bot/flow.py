@@ -170,7 +170,8 @@ class Flow:
             user = self._user(s, who)
             if lang in ("zh", "en"):
                 user.language = lang
-                return Reply(view=self._simple(t("bot.language.set", lang)), edit=edit)
+                buttons = [[(t("btn.new_application", lang), "g:new"), (t("btn.my_drafts", lang), "g:drafts")]]
+                return Reply(view=self._simple(t("bot.language.set", lang), buttons), edit=edit)
             current = self._lang(user, who)
             buttons = [[(t("btn.lang_zh", current), "lang:zh"), (t("btn.lang_en", current), "lang:en")]]
             return Reply(view=self._simple(t("bot.language.prompt", current), buttons))

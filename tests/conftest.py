@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -19,11 +21,11 @@ def _pg_admin(sql: str) -> None:
         conn.execute(sql)
 
 
-@pytest.fixture()
-def database_url(tmp_path) -> Iterator[str]:
-    """A fresh, empty database for one test: a SQLite file, or a new PostgreSQL database."""
+@contextmanager
+def fresh_database(directory: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file in `directory`, or a new PostgreSQL database."""
     if not PG_SERVER:
-        yield f"sqlite:///{tmp_path}/bot.db"
+        yield f"sqlite:///{directory}/bot.db"
         return
     name = f"t_{uuid.uuid4().hex[:12]}"
     _pg_admin(f'CREATE DATABASE "{name}"')
@@ -34,5 +36,14 @@ def database_url(tmp_path) -> Iterator[str]:
         _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture()
+def database_url(tmp_path) -> Iterator[str]:
+    with fresh_database(tmp_path) as url:
+        yield url
+
+
 def pytest_report_header(config) -> str:
     return f"database: {'PostgreSQL ' + PG_SERVER if PG_SERVER else 'SQLite'}"
+
+
+from tests.botapi.fixtures import botapi  # noqa: E402,F401  (the local Bot API server fixture)

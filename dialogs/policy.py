@@ -138,6 +138,189 @@ class ClausedText(_Strict):
     clause: str
 
 
+CLOCK_EVENTS = frozenset({
+    "procedure_started", "application_filed", "unit_approved", "accepted", "refused", "evaluation_started",
+    "evaluation_ended", "hearing_started", "hearing_ended", "decided", "feedback_sent", "publicity_started",
+    "publicity_ended", "correction_started", "correction_notice_sent", "interview_held", "rectification_done",
+    "conclusion_sent", "conclusion_confirmed", "review_requested", "review_done", "expert_review_done",
+    "extension_granted", "clock_set",
+})
+"""The event names the clock engine (scheduler/clocks.py) reads; a procedure may emit no other."""
+
+GUARDS = frozenset({
+    "evaluation_open", "evaluation_closed", "hearing_open", "hearing_closed", "not_paused",
+    "panel_complete", "objection_named_is_open", "objections_answered", "publicity_over",
+    "favourable", "unfavourable", "correction_ordered", "consulted_required",
+})
+"""Named conditions a procedure action may require; dialogs/procedure.py implements each one."""
+
+ProcRole = Literal["officer", "unit_reviewer", "determination_group", "applicant"]
+
+
+class ProcOption(_Strict):
+    """A choice offered to the officer; `favourable` marks outcomes that exempt or lighten."""
+
+    id: str = Field(pattern=r"^[a-z_]+$", max_length=16)
+    label: LText
+    favourable: bool | None = None
+    required: bool = False
+
+
+class ProcField(_Strict):
+    """One input an action needs; `required_unless_favourable` is the texts' "reasons if refused"."""
+
+    id: str = Field(pattern=r"^[a-z_]+$")
+    kind: Literal["text", "choice", "number", "date", "file"]
+    label: LText
+    required: bool = True
+    required_unless_favourable: bool = False
+    options: list[ProcOption] = []
+    min: int | None = None
+    max: int | None = None
+
+    @model_validator(mode="after")
+    def _choice_has_options(self) -> ProcField:
+        if (self.kind == "choice") != bool(self.options):
+            raise ValueError(f"field {self.id!r}: options belong to choice fields, and only to them")
+        return self
+
+
+class ProcState(_Strict):
+    id: str = Field(pattern=r"^[a-z_]+$")
+    label: LText
+    final: bool = False
+    notify: str | None = None
+
+
+class Branch(_Strict):
+    """A destination taken when the named guard holds; the first that holds wins, in file order."""
+
+    to: str
+    when: str | None = None
+
+
+class EventIf(_Strict):
+    field: str
+    equals: str
+    events: list[str] = Field(min_length=1)
+
+
+class ClockSet(_Strict):
+    """An officer-set period: the limit is named here or chosen in a field; the length is a field."""
+
+    time_limit: str | None = None
+    time_limit_field: str | None = None
+    length_field: str
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> ClockSet:
+        if (self.time_limit is None) == (self.time_limit_field is None):
+            raise ValueError("clock_set needs exactly one of time_limit and time_limit_field")
+        return self
+
+
+class ProcAction(_Strict):
+    """One step an actor may take. `to` omitted: the case stays where it is (a note, an opinion)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    id: str = Field(pattern=r"^[a-z_]+$", max_length=16)
+    label: LText
+    clause: str | None = None
+    role: ProcRole = "officer"
+    source: list[str] = Field(alias="from", min_length=1)
+    to: str | None = None
+    branches: list[Branch] = []
+    when: list[str] = []
+    after: list[str] = []
+    once: bool = False
+    within: str | None = None
+    fields: list[ProcField] = []
+    events: list[str] = []
+    events_if: list[EventIf] = []
+    extension: str | None = None
+    clock_set: ClockSet | None = None
+    notify: str | None = None
+
+    def field(self, field_id: str) -> ProcField | None:
+        return next((f for f in self.fields if f.id == field_id), None)
+
+
+class Procedure(_Strict):
+    """The deciding body's procedure as data: dialogs/procedure.py builds one machine from it."""
+
+    clause: str
+    initial: str
+    states: list[ProcState] = Field(min_length=2)
+    actions: list[ProcAction] = Field(min_length=1)
+    panel_min: int | None = Field(default=None, ge=1)
+    panel_kinds: list[str] = []
+
+    def state(self, state_id: str) -> ProcState | None:
+        return next((s for s in self.states if s.id == state_id), None)
+
+    def action(self, action_id: str) -> ProcAction | None:
+        return next((a for a in self.actions if a.id == action_id), None)
+
+    def check(self, time_limits: list[TimeLimit]) -> None:
+        """Every name the procedure uses must resolve, so a typo fails on load and not in a case."""
+        states = {s.id for s in self.states}
+        limits = {t.id: t for t in time_limits}
+        if len(states) != len(self.states):
+            raise ValueError("procedure.states has duplicate ids")
+        if len({a.id for a in self.actions}) != len(self.actions):
+            raise ValueError("procedure.actions has duplicate ids")
+        if self.initial not in states:
+            raise ValueError(f"procedure.initial names unknown state {self.initial!r}")
+        actions = {a.id for a in self.actions}
+        for a in self.actions:
+            where = f"procedure.actions.{a.id}"
+            targets = [a.to] if a.to else []
+            targets += [b.to for b in a.branches]
+            for name in [*a.source, *targets]:
+                if name not in states:
+                    raise ValueError(f"{where} names unknown state {name!r}")
+            if a.to and a.branches:
+                raise ValueError(f"{where}: give either to or branches")
+            for guard in [*a.when, *(b.when for b in a.branches if b.when)]:
+                if guard not in GUARDS:
+                    raise ValueError(f"{where} names unknown guard {guard!r}")
+            for name in a.after:
+                if name not in actions:
+                    raise ValueError(f"{where}.after names unknown action {name!r}")
+            emitted = [*a.events, *(e for ei in a.events_if for e in ei.events)]
+            for event in emitted:
+                if event not in CLOCK_EVENTS or event in ("extension_granted", "clock_set"):
+                    raise ValueError(f"{where} emits unknown event {event!r}")
+            field_ids = {f.id for f in a.fields}
+            for ei in a.events_if:
+                if ei.field not in field_ids:
+                    raise ValueError(f"{where}.events_if names unknown field {ei.field!r}")
+            if a.extension is not None:
+                limit = limits.get(a.extension)
+                if limit is None or not limit.extension:
+                    raise ValueError(f"{where}.extension: {a.extension!r} is not a time limit with an extension")
+                if not a.once or "reason" not in field_ids:
+                    raise ValueError(f"{where}: an extension is granted once and needs a reason field")
+            if a.clock_set is not None:
+                cs = a.clock_set
+                if cs.length_field not in field_ids:
+                    raise ValueError(f"{where}.clock_set names unknown field {cs.length_field!r}")
+                if cs.time_limit is not None and cs.time_limit not in limits:
+                    raise ValueError(f"{where}.clock_set names unknown time limit {cs.time_limit!r}")
+                if cs.time_limit_field is not None:
+                    chooser = a.field(cs.time_limit_field)
+                    if chooser is None or any(o.id not in limits for o in chooser.options):
+                        raise ValueError(f"{where}.clock_set.time_limit_field must offer time limit ids")
+            if a.within is not None:
+                limit = limits.get(a.within)
+                if limit is None or limit.unit != "calendar_days":
+                    raise ValueError(f"{where}.within must name a calendar-day time limit")
+        for s in self.states:
+            if s.final and any(s.id in a.source for a in self.actions):
+                raise ValueError(f"procedure.states.{s.id} is final but an action starts from it")
+
+
 class Policy(_Strict):
     key: str = Field(pattern=r"^[a-z]+$")
     version: int = Field(ge=1)
@@ -169,10 +352,13 @@ class Policy(_Strict):
     declaration: ClausedText
     after_submit: ClausedText
     time_limits: list[TimeLimit] = []
+    procedure: Procedure | None = None
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Policy:
         limits = {t.id for t in self.time_limits}
+        if self.procedure is not None:
+            self.procedure.check(self.time_limits)
         for origin in self.origins:
             if origin.filing_limit and origin.filing_limit not in limits:
                 raise ValueError(f"origins.{origin.id}.filing_limit names unknown time limit {origin.filing_limit!r}")

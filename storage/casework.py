@@ -1,0 +1,112 @@
+"""Tables of the officers' side: who holds which role, invitations, the append-only audit trail of every
+case, documents added to a case after submission, half-filled officer forms, and the notification outbox.
+
+The audit trail (`CaseEvent`) is only ever inserted into: it is the case's history, the source of its
+clocks (the `event` column carries the clock event names scheduler/clocks.py reads) and the record of
+every refusal. Notifications are rows written in the same transaction as the change they report, so a
+crash can delay a message but never lose it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column
+from sqlmodel import Field, SQLModel
+
+from storage.models import utcnow
+
+
+class Membership(SQLModel, table=True):
+    """A role held by one Telegram user: officer of a policy (Yunnan: at a level), or a unit's
+    reviewer (Zhejiang) / determination group (Liaoning) for one named unit."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=Column(BigInteger, index=True, nullable=False))
+    role: str
+    policy_key: str = Field(index=True)
+    level: str | None = None
+    unit: str | None = None
+    invited_by: int | None = Field(default=None, sa_column=Column(BigInteger))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    revoked_at: dt.datetime | None = None
+
+
+class Invitation(SQLModel, table=True):
+    """A single-use, expiring code carried by a deep link (`/start <code>`)."""
+
+    code: str = Field(primary_key=True)
+    role: str
+    policy_key: str
+    level: str | None = None
+    unit: str | None = None
+    created_by: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    expires_at: dt.datetime
+    used_by: int | None = Field(default=None, sa_column=Column(BigInteger))
+    used_at: dt.datetime | None = None
+    revoked: bool = False
+
+
+class CaseEvent(SQLModel, table=True):
+    """One line of the audit trail. `case_id` is empty for refusals that concern no case (a bad code)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, index=True)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)
+    actor_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    actor_role: str = ""
+    action: str
+    event: str | None = Field(default=None, index=True)
+    state_before: str | None = None
+    state_after: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    refused: bool = False
+
+
+class CaseDocument(SQLModel, table=True):
+    """A file added to a case after submission (more material, a report); the bytes stay with Telegram."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(index=True)
+    kind: str
+    file_id: str
+    file_unique_id: str = ""
+    file_name: str = ""
+    mime_type: str | None = None
+    size: int = 0
+    uploaded_by: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class PendingForm(SQLModel, table=True):
+    """An action whose fields are being collected, one message at a time; one per user at most."""
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    case_id: int
+    action: str
+    role: str
+    state: str
+    values: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    skipped: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Outbox(SQLModel, table=True):
+    """A message owed to a chat. Delivered only when Telegram confirmed it; retried with backoff."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, index=True, nullable=False))
+    key: str
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    text: str
+    dedupe_key: str = Field(unique=True)
+    case_id: int | None = Field(default=None, index=True)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(default_factory=utcnow, index=True)
+    delivered_at: dt.datetime | None = Field(default=None, index=True)
+    message_id: int | None = None
+    status: str = Field(default="pending", index=True)
+    last_error: str | None = None

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from telegram.error import BadRequest
 from telegram.ext import (
     AIORateLimiter,
@@ -20,10 +28,15 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.flow import Flow, Reply, Who
 from bot.i18n import t
+from bot.officer_flow import CaseReply
+from bot.outbox import OutboxWorker
 from dialogs.wizard import UploadInfo
 
 log = logging.getLogger(__name__)
 COMMANDS = ["new", "drafts", "language", "help"]
+STAFF_COMMANDS = ["queue", "case", "status", "new", "drafts", "language", "help"]
+ADMIN_COMMANDS = [*STAFF_COMMANDS, "invite", "officers"]
+OFFICER_COMMAND_TEXTS = {"queue", "case", "status", "invite", "officers"}  # described in officer.po
 
 
 def _who(update: Update) -> Who:
@@ -43,16 +56,23 @@ class TelegramBot:
     def __init__(self, flow: Flow, settings: Settings) -> None:
         self.flow = flow
         self.settings = settings
+        self.outbox_task: asyncio.Task[None] | None = None
 
     def build(self) -> Application:
         app = (ApplicationBuilder().token(self.settings.bot_token)
                .base_url(self.settings.bot_api_base_url).base_file_url(self.settings.bot_api_file_url)
-               .rate_limiter(AIORateLimiter(max_retries=3)).post_init(self._post_init).build())
+               .rate_limiter(AIORateLimiter(max_retries=3)).post_init(self._post_init)
+               .post_stop(self._post_stop).build())
         app.add_handler(CommandHandler("start", self.on_start))
         app.add_handler(CommandHandler("new", self.on_new))
         app.add_handler(CommandHandler("drafts", self.on_drafts))
         app.add_handler(CommandHandler("language", self.on_language))
         app.add_handler(CommandHandler("help", self.on_help))
+        app.add_handler(CommandHandler("queue", self.on_queue))
+        app.add_handler(CommandHandler("case", self.on_case))
+        app.add_handler(CommandHandler("status", self.on_status))
+        app.add_handler(CommandHandler("invite", self.on_invite))
+        app.add_handler(CommandHandler("officers", self.on_officers))
         app.add_handler(CallbackQueryHandler(self.on_press))
         app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self.on_text))
         app.add_handler(MessageHandler(filters.Document.ALL | filters.PHOTO, self.on_document))
@@ -64,10 +84,58 @@ class TelegramBot:
         for lang, code in (("zh", None), ("zh", "zh"), ("en", "en")):
             commands = [BotCommand(c, t(f"cmd.{c}", lang)) for c in COMMANDS]
             await app.bot.set_my_commands(commands, language_code=code)
+        casework = self.flow.casework
+        if casework is not None:
+            casework.bot_username = app.bot.username
+            for admin_id in self.settings.admin_ids:
+                await self._set_menu(app.bot, admin_id, "admin")
+            # the outbox is delivered for as long as the bot runs; rows survive restarts in the database
+            self.outbox_task = asyncio.get_running_loop().create_task(OutboxWorker(self.flow.engine).run(app.bot))
+
+    async def _post_stop(self, app: Application) -> None:
+        if self.outbox_task is not None:
+            self.outbox_task.cancel()
+
+    async def _set_menu(self, bot: object, chat_id: int, menu: str) -> None:
+        """Each role sees its own commands: staff and admins get theirs in their own chat only."""
+        names = ADMIN_COMMANDS if menu == "admin" else STAFF_COMMANDS if menu == "staff" else None
+        lang = self.flow.language_of(Who(chat_id))
+        scope = BotCommandScopeChat(chat_id)
+        try:
+            if names is None:
+                await bot.delete_my_commands(scope=scope)  # type: ignore[attr-defined]
+            else:
+                commands = [BotCommand(c, t(f"off.cmd.{c}" if c in OFFICER_COMMAND_TEXTS else f"cmd.{c}", lang))
+                            for c in names]
+                await bot.set_my_commands(commands, scope=scope)  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - a menu is a convenience; never fail the action for it
+            log.exception("could not set the command menu of chat %s", chat_id)
 
     # -- handlers -------------------------------------------------------------------------------
     async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.deliver(update, context, self.flow.start(_who(update), update.update_id))
+        payload = context.args[0] if context.args else None
+        await self.deliver(update, context, self.flow.start(_who(update), update.update_id, payload))
+
+    def _casework(self):  # noqa: ANN202 - OfficerFlow; always wired by bot.runtime
+        assert self.flow.casework is not None
+        return self.flow.casework
+
+    async def on_queue(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.deliver(update, context, self._casework().queue(_who(update), update.update_id))
+
+    async def on_case(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        ref = " ".join(context.args or [])
+        await self.deliver(update, context, self._casework().case(_who(update), ref, update.update_id))
+
+    async def on_status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.deliver(update, context, self._casework().status(_who(update), update.update_id))
+
+    async def on_invite(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.deliver(update, context,
+                           self._casework().invite(_who(update), list(context.args or []), update.update_id))
+
+    async def on_officers(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.deliver(update, context, self._casework().members(_who(update), update.update_id))
 
     async def on_new(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self.deliver(update, context, self.flow.new_draft(_who(update), update.update_id))
@@ -133,9 +201,16 @@ class TelegramBot:
         query = update.callback_query
         if query is not None:
             await query.answer(reply.toast, show_alert=reply.alert if reply.toast else False)
+        chat = update.effective_chat
+        if isinstance(reply, CaseReply) and not reply.duplicate and chat is not None:
+            if reply.document:
+                await context.bot.send_document(chat.id, reply.document)
+            if reply.menu:
+                target, _, other = reply.menu.partition(":")
+                await self._set_menu(context.bot, int(other) if other else chat.id,
+                                     "user" if target == "reset" else target)
         if reply.duplicate or reply.view is None:
             return
-        chat = update.effective_chat
         assert chat is not None
         markup = _markup(reply.view.buttons)
         shown: Message | bool | None = None

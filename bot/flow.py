@@ -11,6 +11,7 @@ import copy
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
@@ -22,9 +23,12 @@ from dialogs.policy import Policy
 from dialogs.screens import ScreenBuilder
 from dialogs.text import Screen, Text, msg
 from dialogs.wizard import DraftView, UploadInfo, Wizard
-from storage import repo
+from storage import caserepo, repo
 from storage.db import session_scope
 from storage.models import Draft, Upload, User
+
+if TYPE_CHECKING:
+    from bot.officer_flow import OfficerFlow
 
 log = logging.getLogger(__name__)
 TELEGRAM_TEXT_LIMIT = 4096
@@ -65,6 +69,7 @@ class Flow:
         self.wizard = wizard
         self.screens = ScreenBuilder(wizard)
         self.settings = settings
+        self.casework: OfficerFlow | None = None  # the officers' side; set by bot.runtime
 
     # -- helpers ----------------------------------------------------------------------------------
     def _lang(self, user: User, who: Who) -> str:
@@ -107,7 +112,9 @@ class Flow:
         return View(text, buttons or [])
 
     # -- commands --------------------------------------------------------------------------------
-    def start(self, who: Who, update_id: int | None = None) -> Reply:
+    def start(self, who: Who, update_id: int | None = None, payload: str | None = None) -> Reply:
+        if payload and self.casework is not None:  # a deep link: an officer's invitation code
+            return self.casework.join(who, payload, update_id)
         with session_scope(self.engine) as s:
             if not repo.claim_update(s, update_id):
                 return Reply(duplicate=True)
@@ -199,6 +206,8 @@ class Flow:
             return self._drafts_action(who, rest, update_id)
         if kind == "w":
             return self._wizard_press(who, rest, update_id)
+        if kind == "c" and self.casework is not None:
+            return self.casework.press(who, data, update_id)
         return self._refuse(who, update_id, msg("err.unknown_action"))
 
     def _refuse(self, who: Who, update_id: int | None, text: Text) -> Reply:
@@ -298,12 +307,20 @@ class Flow:
             case = repo.create_case(session, draft, number)  # type: ignore[arg-type]
             draft.case_id = case.id
             user.current_draft_id = None
+            caserepo.record_submission(session, case, policy, caserepo.stamp(self.settings.today()))  # type: ignore[arg-type]
+            if self.casework is not None:
+                self.casework.announce_new_case(session, case)  # type: ignore[arg-type]
 
     # -- typed text and documents --------------------------------------------------------------
     def text(self, who: Who, text: str, update_id: int | None = None) -> Reply:
+        if self.casework is not None and (form := self.casework.form_input(who, text=text, update_id=update_id)):
+            return form
         return self._input(who, update_id, lambda view: self.wizard.text(view, text))
 
     def document(self, who: Who, upload: UploadInfo, update_id: int | None = None) -> Reply:
+        if self.casework is not None and (form := self.casework.form_input(who, file=vars(upload).copy(),
+                                                                           update_id=update_id)):
+            return form
         def apply(view: DraftView) -> object:
             return self.wizard.document(view, upload)
         return self._input(who, update_id, apply)

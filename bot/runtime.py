@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from bot.flow import Flow
+from bot.officer_flow import OfficerFlow
 from dialogs.policy import Policy, load_policies
 from dialogs.wizard import Wizard
 from scheduler.calendar import WorkCalendar
@@ -30,4 +31,6 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     policies = load_policies()
     calendar = WorkCalendar()
     wizard = Wizard(policies, calendar, settings.today)
-    return Runtime(settings, engine, policies, calendar, Flow(engine, policies, wizard, settings))
+    flow = Flow(engine, policies, wizard, settings)
+    flow.casework = OfficerFlow(engine, policies, calendar, settings)
+    return Runtime(settings, engine, policies, calendar, flow)

@@ -1,0 +1,115 @@
+"""Delivers the notification outbox: rows written in the same transaction as the change they report.
+
+A row is marked delivered only after Telegram confirmed the message, so a crash between the state
+change and the send delays the message but never loses it (at worst a message whose confirmation was
+lost in the crash is sent twice). Failures are retried with exponential backoff; Telegram's RetryAfter
+is honoured; a user who blocked the bot is marked (`User.blocked_bot`) and not retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Engine
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
+from storage import caserepo as cr
+from storage.casework import Outbox
+from storage.db import session_scope
+from storage.models import User, utcnow
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF = dt.timedelta(minutes=10)
+MAX_BAD_REQUESTS = 5
+
+
+class SendsMessages(Protocol):
+    async def send_message(self, chat_id: int, text: str) -> Any: ...
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """1 s, 2 s, 4 s … capped: quick recovery from a blip, no hammering during an outage."""
+    return min(dt.timedelta(seconds=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    value = exc.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+class OutboxWorker:
+    def __init__(self, engine: Engine, poll_interval: float = 1.0, batch: int = 20) -> None:
+        self.engine = engine
+        self.poll_interval = poll_interval
+        self.batch = batch
+
+    async def run(self, bot: SendsMessages) -> None:
+        """Forever: deliver what is due, then wait a little when nothing was."""
+        while True:
+            try:
+                sent = await self.deliver_due(bot)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the worker must outlive a database hiccup
+                log.exception("outbox pass failed")
+                sent = 0
+            if not sent:
+                await asyncio.sleep(self.poll_interval)
+
+    async def deliver_due(self, bot: SendsMessages) -> int:
+        """One pass; returns how many rows were delivered."""
+        with session_scope(self.engine) as s:
+            due = [(r.id, r.chat_id, r.text) for r in cr.due_messages(s, utcnow(), self.batch)]
+        delivered = 0
+        for row_id, chat_id, text in due:
+            try:
+                message = await bot.send_message(chat_id, text)
+            except RetryAfter as exc:
+                self._retry(row_id, f"RetryAfter {exc}", dt.timedelta(seconds=_retry_after_seconds(exc)))
+                break  # the whole bot is throttled, not just this chat
+            except Forbidden as exc:
+                self._blocked(row_id, chat_id, str(exc))
+            except BadRequest as exc:
+                self._retry(row_id, f"BadRequest {exc}", None, give_up_after=MAX_BAD_REQUESTS)
+            except TelegramError as exc:
+                self._retry(row_id, f"{type(exc).__name__} {exc}", None)
+            else:
+                self._delivered(row_id, getattr(message, "message_id", None))
+                delivered += 1
+        return delivered
+
+    def _delivered(self, row_id: int | None, message_id: int | None) -> None:
+        with session_scope(self.engine) as s:
+            row = s.get(Outbox, row_id)
+            if row is not None:
+                row.status = "delivered"
+                row.delivered_at = utcnow()
+                row.message_id = message_id
+                row.attempts += 1
+
+    def _retry(self, row_id: int | None, error: str, wait: dt.timedelta | None,
+               give_up_after: int | None = None) -> None:
+        with session_scope(self.engine) as s:
+            row = s.get(Outbox, row_id)
+            if row is None:
+                return
+            row.attempts += 1
+            row.last_error = error[:500]
+            row.next_attempt_at = utcnow() + (wait if wait is not None else backoff(row.attempts))
+            if give_up_after is not None and row.attempts >= give_up_after:
+                row.status = "failed"
+            log.warning("outbox %s: attempt %s failed: %s", row_id, row.attempts, error)
+
+    def _blocked(self, row_id: int | None, chat_id: int, error: str) -> None:
+        with session_scope(self.engine) as s:
+            row = s.get(Outbox, row_id)
+            if row is not None:
+                row.attempts += 1
+                row.status = "blocked"
+                row.last_error = error[:500]
+            user = s.get(User, chat_id)
+            if user is not None:
+                user.blocked_bot = True

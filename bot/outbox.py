@@ -32,7 +32,8 @@ class SendsMessages(Protocol):
 
 def backoff(attempts: int) -> dt.timedelta:
     """1 s, 2 s, 4 s … capped: quick recovery from a blip, no hammering during an outage."""
-    return min(dt.timedelta(seconds=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    seconds = 2 ** min(max(attempts - 1, 0), 20)
+    return min(dt.timedelta(seconds=seconds), MAX_BACKOFF)
 
 
 def _retry_after_seconds(exc: RetryAfter) -> float:

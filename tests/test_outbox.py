@@ -1,0 +1,123 @@
+"""The outbox worker against a fake bot: retries, RetryAfter, blocked users, nothing lost on a crash."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import pytest
+from sqlmodel import Session, select
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+
+from bot.outbox import OutboxWorker, backoff
+from storage import caserepo as cr
+from storage.casework import Outbox
+from storage.db import create_schema, make_engine, session_scope
+from storage.models import User, utcnow
+
+
+class FakeBot:
+    """Answers with the queued failures first, then succeeds; records what was confirmed."""
+
+    def __init__(self, failures: list[Exception] | None = None) -> None:
+        self.failures = list(failures or [])
+        self.sent: list[tuple[int, str]] = []
+
+    async def send_message(self, chat_id: int, text: str) -> SimpleNamespace:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append((chat_id, text))
+        return SimpleNamespace(message_id=len(self.sent))
+
+
+@pytest.fixture()
+def engine(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path}/o.db")
+    create_schema(engine)
+    return engine
+
+
+def queue(engine, chat_id: int = 7, text: str = "您的申请已受理", key: str = "k1") -> None:
+    with session_scope(engine) as s:
+        s.add(User(id=chat_id, first_name="x"))
+        cr.enqueue(s, chat_id, "note.accepted", {}, text, key)
+
+
+def row(engine) -> Outbox:
+    with Session(engine) as s:
+        return s.exec(select(Outbox)).one()
+
+
+def make_due(engine) -> None:
+    with session_scope(engine) as s:
+        for r in s.exec(select(Outbox)):
+            r.next_attempt_at = utcnow() - dt.timedelta(seconds=1)
+
+
+async def test_a_failed_send_is_retried_and_delivered_once_telegram_recovers(engine):
+    queue(engine)
+    bot = FakeBot([NetworkError("Internal Server Error (500)")])
+    worker = OutboxWorker(engine)
+    assert await worker.deliver_due(bot) == 0
+    failed = row(engine)
+    assert failed.status == "pending" and failed.attempts == 1 and "500" in failed.last_error
+    assert cr.aware(failed.next_attempt_at) > utcnow()  # backs off, not hammering
+    assert await worker.deliver_due(bot) == 0  # not due yet
+    make_due(engine)
+    assert await worker.deliver_due(bot) == 1
+    done = row(engine)
+    assert done.status == "delivered" and done.delivered_at is not None and done.message_id == 1
+    assert bot.sent == [(7, "您的申请已受理")]
+    assert await worker.deliver_due(bot) == 0 and len(bot.sent) == 1  # never sent twice
+
+
+async def test_retry_after_is_honoured(engine):
+    queue(engine)
+    bot = FakeBot([RetryAfter(30)])
+    await OutboxWorker(engine).deliver_due(bot)
+    r = row(engine)
+    wait = (cr.aware(r.next_attempt_at) - utcnow()).total_seconds()
+    assert 25 < wait <= 31 and r.status == "pending"
+
+
+async def test_a_user_who_blocked_the_bot_is_marked_and_not_retried(engine):
+    queue(engine)
+    await OutboxWorker(engine).deliver_due(FakeBot([Forbidden("Forbidden: bot was blocked by the user")]))
+    assert row(engine).status == "blocked"
+    with Session(engine) as s:
+        assert s.get(User, 7).blocked_bot is True
+    make_due(engine)
+    assert await OutboxWorker(engine).deliver_due(FakeBot()) == 0
+
+
+async def test_bad_requests_give_up_after_a_few_attempts(engine):
+    queue(engine)
+    bot = FakeBot([BadRequest("Chat not found")] * 5)
+    worker = OutboxWorker(engine)
+    for _ in range(5):
+        make_due(engine)
+        await worker.deliver_due(bot)
+    assert row(engine).status == "failed"
+
+
+async def test_nothing_is_lost_when_the_process_dies_between_the_change_and_the_send(engine):
+    """The row is committed with the state change; a fresh worker (after a restart) delivers it."""
+    queue(engine)
+    first = OutboxWorker(engine)
+    del first  # killed before any pass ran
+    bot = FakeBot()
+    assert await OutboxWorker(engine).deliver_due(bot) == 1
+    assert bot.sent and row(engine).status == "delivered"
+
+
+def test_the_same_notification_is_queued_once(engine):
+    queue(engine)
+    with session_scope(engine) as s:
+        assert cr.enqueue(s, 7, "note.accepted", {}, "again", "k1") is None
+    with Session(engine) as s:
+        assert len(s.exec(select(Outbox)).all()) == 1
+
+
+def test_backoff_grows_and_is_capped():
+    assert backoff(1) < backoff(2) < backoff(3)
+    assert backoff(50) == dt.timedelta(minutes=10)

@@ -25,6 +25,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.alerts import ReminderService
 from bot.config import Settings
 from bot.flow import Flow, Reply, Who
 from bot.i18n import t
@@ -57,12 +58,15 @@ class TelegramBot:
         self.flow = flow
         self.settings = settings
         self.outbox_task: asyncio.Task[None] | None = None
+        self.reminders: ReminderService | None = None
 
     def build(self) -> Application:
-        app = (ApplicationBuilder().token(self.settings.bot_token)
-               .base_url(self.settings.bot_api_base_url).base_file_url(self.settings.bot_api_file_url)
-               .rate_limiter(AIORateLimiter(max_retries=3)).post_init(self._post_init)
-               .post_stop(self._post_stop).build())
+        builder = (ApplicationBuilder().token(self.settings.bot_token)
+                   .base_url(self.settings.bot_api_base_url).base_file_url(self.settings.bot_api_file_url)
+                   .post_init(self._post_init).post_stop(self._post_stop))
+        if self.settings.rate_limiter:
+            builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        app = builder.build()
         app.add_handler(CommandHandler("start", self.on_start))
         app.add_handler(CommandHandler("new", self.on_new))
         app.add_handler(CommandHandler("drafts", self.on_drafts))
@@ -91,10 +95,16 @@ class TelegramBot:
                 await self._set_menu(app.bot, admin_id, "admin")
             # the outbox is delivered for as long as the bot runs; rows survive restarts in the database
             self.outbox_task = asyncio.get_running_loop().create_task(OutboxWorker(self.flow.engine).run(app.bot))
+        # statutory reminders and officer alerts: a scan of the clocks table, woken by APScheduler
+        self.reminders = ReminderService(self.flow.engine, self.flow.policies, self.flow.wizard.calendar,
+                                         self.settings)
+        self.reminders.start()
 
     async def _post_stop(self, app: Application) -> None:
         if self.outbox_task is not None:
             self.outbox_task.cancel()
+        if self.reminders is not None:
+            self.reminders.stop()
 
     async def _set_menu(self, bot: object, chat_id: int, menu: str) -> None:
         """Each role sees its own commands: staff and admins get theirs in their own chat only."""

@@ -1,0 +1,104 @@
+"""Reminders and alerts in the running bot: APScheduler wakes the reminder scan, the 09:00 digest and
+the December reminder; messages go out through the outbox like every other notification.
+
+The scheduler holds no state worth persisting (the clocks table is the state), so its in-memory job
+store is the right one: after a restart the scan runs at once and sends, late and once, whatever fell
+due while the bot was down. Job options follow LIBRARY-NOTES: stable ids, replace_existing, no misfire
+grace limit (a late scan must still run), coalesce (one run for many missed), one instance at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.config import SHANGHAI, Settings
+from bot.i18n import normalise_language, render
+from dialogs.policy import Policy
+from dialogs.text import Msg
+from scheduler.calendar import WorkCalendar
+from scheduler.reminders import ReminderEngine, TickReport
+from storage import caserepo
+from storage.db import session_scope
+from storage.models import Case, User
+
+log = logging.getLogger(__name__)
+STAFF_ROLES = {"officer", "unit_reviewer", "determination_group"}
+
+
+class OutboxHooks:
+    """Renders each reminder in its recipient's language and queues it in the outbox."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def send(self, session: Session, chat_id: int, text: Msg, dedupe_key: str, case_id: int | None) -> None:
+        user = session.get(User, chat_id)
+        lang = (user.language if user and user.language else
+                normalise_language(self.settings.default_language))
+        caserepo.enqueue(session, chat_id, text.key, {}, render(text, lang), dedupe_key, case_id)
+
+    def staff_for(self, session: Session, case: Case) -> list[int]:
+        """Officers who cover the case — never the applicant themself, even if they hold a role."""
+        ids = {m.user_id for m in caserepo.members_for_case(session, case, STAFF_ROLES)}
+        ids.discard(case.applicant_id)
+        return sorted(ids)
+
+    def staff_of_policy(self, session: Session, policy_key: str) -> list[int]:
+        return sorted({m.user_id for m in caserepo.all_memberships(session)
+                       if m.policy_key == policy_key and m.role == "officer"})
+
+    def admins(self) -> list[int]:
+        return list(self.settings.admin_ids)
+
+
+class ReminderService:
+    def __init__(self, engine: Engine, policies: dict[str, Policy], calendar: WorkCalendar, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.reminders = ReminderEngine(policies, calendar, OutboxHooks(settings))
+        self.scheduler: AsyncIOScheduler | None = None
+        self._lock = asyncio.Lock()
+
+    def scan(self) -> TickReport:
+        with session_scope(self.engine) as session:
+            report = self.reminders.tick(session, self.settings.now())
+        if report.fired or report.moved:
+            log.info("reminders: %s fired (%s late), %s moved", report.fired, report.late, report.moved)
+        return report
+
+    def digest(self) -> int:
+        with session_scope(self.engine) as session:
+            self.reminders.tick(session, self.settings.now())
+            return self.reminders.digest(session, self.settings.now())
+
+    def december(self) -> int:
+        with session_scope(self.engine) as session:
+            return self.reminders.december(session, self.settings.now())
+
+    async def _run(self, job: str) -> None:
+        async with self._lock:  # the scan and the digest never overlap
+            try:
+                await asyncio.to_thread(getattr(self, job))
+            except Exception:
+                log.exception("reminder job %s failed; it runs again at its next time", job)
+
+    def start(self) -> AsyncIOScheduler:
+        scheduler = AsyncIOScheduler(timezone=SHANGHAI)
+        common = {"replace_existing": True, "misfire_grace_time": None, "coalesce": True, "max_instances": 1}
+        scheduler.add_job(self._run, "interval", args=["scan"], id="reminder-scan",
+                          seconds=self.settings.reminder_scan_seconds, next_run_time=self.settings.now(), **common)
+        scheduler.add_job(self._run, "cron", args=["digest"], id="officer-digest", hour=9, minute=0, **common)
+        scheduler.add_job(self._run, "cron", args=["december"], id="yunnan-december", month=12, hour=9, minute=5,
+                          **common)
+        scheduler.start()
+        self.scheduler = scheduler
+        return scheduler
+
+    def stop(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)

@@ -1,0 +1,367 @@
+"""Reminders and officer alerts, driven by a periodic scan of the clocks table.
+
+Why a scan and not one APScheduler job per reminder: due dates move (pauses, the extension, a holiday
+year loaded later), PTB's jobs cannot be pickled into a job store, and APScheduler advances a job
+before it runs, so a crash mid-run would lose it. Here the clocks table is recomputed from events,
+each reminder is written to the outbox under a dedupe key in the same transaction that advances the
+row, and the scan after a restart delivers whatever fell due meanwhile — once, marked late.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlmodel import Session, col, select
+
+from dialogs.answers import steps_for
+from dialogs.policy import Policy
+from dialogs.text import Join, Msg, msg
+from scheduler.calendar import WorkCalendar
+from scheduler.clocks import Clock, ClockEvent, clock_for, clocks_for
+from scheduler.points import SHANGHAI, Point, applicant_points, next_working_nine, officer_points
+from storage.casework import CaseEvent
+from storage.clocktable import ClockRow, SchedulerMark
+from storage.models import Case, Draft, utcnow
+
+log = logging.getLogger(__name__)
+LATE_AFTER = dt.timedelta(minutes=10)
+SILENCE = dt.timedelta(days=3)
+FILING_LEFTS = (5, 2, 1)
+APPLICANT_LEFTS = (2,)
+CLOSED_DRAFT = {"submitted", "deleted"}
+
+
+class Hooks(Protocol):
+    """What the engine needs from the bot: who the officers of a case are, and a way to queue a message."""
+
+    def send(self, session: Session, chat_id: int, text: Msg, dedupe_key: str, case_id: int | None) -> None: ...
+    def staff_for(self, session: Session, case: Case) -> list[int]: ...
+    def staff_of_policy(self, session: Session, policy_key: str) -> list[int]: ...
+    def admins(self) -> list[int]: ...
+
+
+@dataclass
+class TickReport:
+    refreshed: int = 0
+    fired: int = 0
+    late: int = 0
+    moved: int = 0
+    messages: list[str] = field(default_factory=list)
+
+
+def local_date(value: dt.datetime) -> dt.date:
+    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return aware.astimezone(SHANGHAI).date()
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+class ReminderEngine:
+    def __init__(self, policies: dict[str, Policy], calendar: WorkCalendar, hooks: Hooks) -> None:
+        self.policies = policies
+        self.calendar = calendar
+        self.hooks = hooks
+
+    # -- marks ------------------------------------------------------------------------------------
+    @staticmethod
+    def _mark(session: Session, name: str) -> SchedulerMark:
+        mark = session.get(SchedulerMark, name)
+        if mark is None:
+            mark = SchedulerMark(name=name, value="")
+            session.add(mark)
+        return mark
+
+    def _calendar_signature(self, today: dt.date) -> str:
+        return ",".join(f"{y}:{self.calendar.year_status(y)}" for y in range(today.year - 1, today.year + 3))
+
+    # -- the scan -------------------------------------------------------------------------------
+    def tick(self, session: Session, now: dt.datetime) -> TickReport:
+        """Bring the clocks table up to date, then send every reminder that has fallen due."""
+        report = TickReport()
+        today = local_date(now)
+        # the calendar first: a clock recomputed for another reason must not hide that its date moved
+        self._refresh_if_calendar_changed(session, now, report)
+        self._refresh_changed(session, now, report)
+        self._alert_unknown_years(session, today)
+        self._fire_due(session, now, report)
+        return report
+
+    def _refresh_changed(self, session: Session, now: dt.datetime, report: TickReport) -> None:
+        mark = self._mark(session, "last_event_id")
+        last_event = int(mark.value or 0)
+        rows = session.exec(select(CaseEvent.id, CaseEvent.case_id).where(col(CaseEvent.id) > last_event)
+                            .order_by(col(CaseEvent.id))).all()
+        case_ids = {case_id for _, case_id in rows if case_id is not None}
+        for case_id in sorted(case_ids):
+            case = session.get(Case, case_id)
+            if case is not None:
+                self.refresh_case(session, case, now)
+                report.refreshed += 1
+        if rows:
+            mark.value = str(rows[-1][0])
+        draft_mark = self._mark(session, "last_draft_change")
+        since = dt.datetime.fromisoformat(draft_mark.value) if draft_mark.value else None
+        stmt = select(Draft).order_by(col(Draft.updated_at))
+        if since is not None:
+            stmt = stmt.where(col(Draft.updated_at) > since)
+        latest = since
+        for draft in session.exec(stmt):
+            self.refresh_draft(session, draft, now)
+            report.refreshed += 1
+            stamp = _aware(draft.updated_at)
+            latest = stamp if latest is None or (stamp and stamp > latest) else latest
+        if latest is not None:
+            draft_mark.value = latest.isoformat()
+        session.flush()
+
+    def _refresh_if_calendar_changed(self, session: Session, now: dt.datetime, report: TickReport) -> None:
+        """A holiday year loaded later: recompute provisional clocks and tell people whose date moved."""
+        mark = self._mark(session, "calendar")
+        signature = self._calendar_signature(local_date(now))
+        if mark.value == signature:
+            return
+        first_run = mark.value == ""
+        mark.value = signature
+        if first_run:
+            return
+        for row in session.exec(select(ClockRow).where(col(ClockRow.provisional).is_(True))).all():
+            old_due = row.due_date
+            if row.scope == "case":
+                case = session.get(Case, row.owner_id)
+                if case is not None:
+                    self.refresh_case(session, case, now)
+            else:
+                draft = session.get(Draft, row.owner_id)
+                if draft is not None:
+                    self.refresh_draft(session, draft, now)
+            if old_due is not None and row.due_date is not None and row.due_date != old_due:
+                report.moved += 1
+                self._tell_moved(session, row, old_due)
+
+    def _tell_moved(self, session: Session, row: ClockRow, old_due: dt.date) -> None:
+        policy = self.policies[row.policy_key]
+        limit = policy.time_limit(row.limit_id)
+        text = msg("rem.moved", label=limit.label, clause=limit.clause, old=old_due.isoformat(),
+                   new=(row.due_date or old_due).isoformat())
+        key = f"moved:{row.scope}:{row.owner_id}:{row.limit_id}:{old_due}:{row.due_date}"
+        for chat_id in self._recipients(session, row):
+            self.hooks.send(session, chat_id, text, f"{key}:{chat_id}", row.owner_id if row.scope == "case" else None)
+
+    def _alert_unknown_years(self, session: Session, today: dt.date) -> None:
+        for year in self.calendar.unknown_years_seen():
+            for admin in self.hooks.admins():
+                self.hooks.send(session, admin, msg("rem.unknown_year", year=year), f"unknown-year:{year}:{admin}",
+                                None)
+
+    # -- recomputing rows ---------------------------------------------------------------------
+    def refresh_case(self, session: Session, case: Case, now: dt.datetime) -> None:
+        policy = self.policies.get(case.policy_key)
+        if policy is None:
+            return
+        events = [ClockEvent(e.event, local_date(e.at), dict(e.details or {}))
+                  for e in session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                                col(CaseEvent.event).is_not(None),
+                                                                col(CaseEvent.refused).is_(False))
+                                        .order_by(col(CaseEvent.id)))
+                  if e.event]
+        for clock in clocks_for(policy, events, self.calendar, local_date(now)):
+            if clock.status == "not_started":
+                continue
+            audience = "applicant" if clock.limit.party == "applicant" else "officer"
+            self._upsert(session, "case", case.id or 0, clock, audience,
+                         case.applicant_id if audience == "applicant" else None, policy.key, now)
+
+    def refresh_draft(self, session: Session, draft: Draft, now: dt.datetime) -> None:
+        policy = self.policies.get(draft.policy_key or "")
+        closed = draft.status in CLOSED_DRAFT or policy is None
+        origin = policy.origin(str(draft.answers.get("origin", ""))) if policy else None
+        start = draft.answers.get("start_date")
+        if policy is not None and origin is not None and origin.filing_limit and isinstance(start, str):
+            limit = policy.time_limit(origin.filing_limit)
+            events = [ClockEvent(limit.starts_on, dt.date.fromisoformat(start))]
+            if closed:
+                events.append(ClockEvent(limit.ends_on[0], local_date(draft.updated_at)))
+            clock = clock_for(limit, events, self.calendar, local_date(now))
+            self._upsert(session, "draft", draft.id or 0, clock, "applicant", draft.user_id, policy.key, now)
+        else:
+            self._stop(session, "draft", draft.id or 0, "filing")
+        self._silence_row(session, draft, closed, now)
+
+    def _silence_row(self, session: Session, draft: Draft, closed: bool, now: dt.datetime) -> None:
+        row = self._row(session, "draft", draft.id or 0, "_silence")
+        if closed or draft.state in ("submitted", "barred"):
+            if row is not None:
+                row.status, row.next_fire_at = "stopped", None
+            return
+        if row is None:
+            row = ClockRow(scope="draft", owner_id=draft.id or 0, limit_id="_silence", audience="applicant",
+                           recipient_id=draft.user_id, policy_key=draft.policy_key or "", working=False,
+                           status="running")
+            session.add(row)
+        changed = _aware(draft.updated_at) or now
+        row.status = "running"
+        row.policy_key = draft.policy_key or ""
+        row.started_on = local_date(changed)
+        row.due_date = None
+        fire = next_working_nine(self.calendar, changed + SILENCE)
+        fired = _aware(row.fired_through)
+        row.next_fire_at = None if fired is not None and fired >= fire else fire
+        row.updated_at = utcnow()
+
+    @staticmethod
+    def _row(session: Session, scope: str, owner_id: int, limit_id: str) -> ClockRow | None:
+        return session.exec(select(ClockRow).where(ClockRow.scope == scope, ClockRow.owner_id == owner_id,
+                                                   ClockRow.limit_id == limit_id)).first()
+
+    def _stop(self, session: Session, scope: str, owner_id: int, limit_id: str) -> None:
+        row = self._row(session, scope, owner_id, limit_id)
+        if row is not None:
+            row.status, row.next_fire_at = "stopped", None
+
+    def _upsert(self, session: Session, scope: str, owner_id: int, clock: Clock, audience: str,
+                recipient: int | None, policy_key: str, now: dt.datetime) -> None:
+        row = self._row(session, scope, owner_id, clock.limit.id)
+        if row is None:
+            row = ClockRow(scope=scope, owner_id=owner_id, limit_id=clock.limit.id, audience=audience,
+                           policy_key=policy_key, status=clock.status)
+            session.add(row)
+        row.audience, row.recipient_id, row.working = audience, recipient, clock.working
+        row.status = clock.status
+        row.started_on = clock.started_on
+        row.due_date = clock.due.date if clock.due else None
+        row.provisional = clock.provisional
+        row.updated_at = utcnow()
+        row.next_fire_at = self._next_fire(row, now)
+
+    # -- points and firing ----------------------------------------------------------------------
+    def _points(self, row: ClockRow, now: dt.datetime) -> list[Point]:
+        if row.limit_id == "_silence":
+            fire = row.next_fire_at
+            return [Point("silence", _aware(fire) or now, False, 0)] if fire else []
+        if row.status != "running" or row.due_date is None or row.started_on is None:
+            return []
+        if row.audience == "applicant":
+            lefts = FILING_LEFTS if row.scope == "draft" else APPLICANT_LEFTS
+            return applicant_points(self.calendar, row.due_date, lefts) if row.working else \
+                [Point("last_day", dt.datetime.combine(row.due_date, dt.time(9), SHANGHAI), True, 0)]
+        until = local_date(now) + dt.timedelta(days=2)
+        return officer_points(self.calendar, row.started_on, row.due_date, row.working, until)
+
+    def _next_fire(self, row: ClockRow, now: dt.datetime) -> dt.datetime | None:
+        fired = _aware(row.fired_through)
+        pending = [p for p in self._points(row, now) if fired is None or p.fire_at > fired]
+        return min((p.fire_at for p in pending), default=None)
+
+    def _fire_due(self, session: Session, now: dt.datetime, report: TickReport) -> None:
+        stmt = (select(ClockRow).where(col(ClockRow.next_fire_at).is_not(None), col(ClockRow.next_fire_at) <= now)
+                .order_by(col(ClockRow.next_fire_at)).limit(500))
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        for row in session.exec(stmt).all():
+            fired = _aware(row.fired_through)
+            due_points = [p for p in self._points(row, now) if p.fire_at <= now and (fired is None or p.fire_at > fired)]
+            if due_points:
+                latest = max(due_points, key=lambda p: p.fire_at)
+                late = now - latest.fire_at > LATE_AFTER
+                self._send_point(session, row, latest, late)
+                report.fired += 1
+                report.late += int(late)
+                report.messages.append(f"{row.scope}:{row.owner_id}:{row.limit_id}:{latest.name}")
+            row.fired_through = now
+            row.next_fire_at = self._next_fire(row, now)
+        session.flush()
+
+    def _recipients(self, session: Session, row: ClockRow) -> list[int]:
+        if row.audience == "applicant":
+            return [row.recipient_id] if row.recipient_id else []
+        case = session.get(Case, row.owner_id) if row.scope == "case" else None
+        return self.hooks.staff_for(session, case) if case is not None else []
+
+    def _send_point(self, session: Session, row: ClockRow, point: Point, late: bool) -> None:
+        policy = self.policies[row.policy_key] if row.policy_key in self.policies else None
+        if row.limit_id == "_silence":
+            draft = session.get(Draft, row.owner_id)
+            if draft is None:
+                return
+            steps = steps_for(policy)
+            step_no = steps.index(draft.state) + 1 if draft.state in steps else len(steps)
+            text = msg("rem.silence", draft=draft.id, step=msg(f"step.{draft.state}"), n=step_no, total=len(steps),
+                       policy=policy.short_name if policy else msg("bot.drafts.no_policy"))
+            key = f"silence:{draft.id}:{row.started_on}:{point.fire_at.isoformat()}"
+        else:
+            assert policy is not None
+            limit = policy.time_limit(row.limit_id)
+            case = session.get(Case, row.owner_id) if row.scope == "case" else None
+            subject = case.number if case is not None else f"#{row.owner_id}"
+            unit = msg("rem.unit_wd") if row.working else msg("rem.unit_days")
+            left = (self.calendar.working_days_between(local_date(point.fire_at), row.due_date) if row.working
+                    else (row.due_date - local_date(point.fire_at)).days) if row.due_date else 0
+            if row.audience == "applicant":
+                kind = "last_day" if point.name == "last_day" else "left"
+            else:
+                kind = "overdue" if point.name.startswith("overdue") else point.name
+            text = msg(f"rem.{row.audience}.{kind}",
+                       subject=subject, policy=policy.short_name, label=limit.label, clause=limit.clause,
+                       due=row.due_date.isoformat() if row.due_date else "—", left=left, unit=unit,
+                       overdue=-(left) if left < 0 else 0)
+            key = f"{row.scope}:{row.owner_id}:{row.limit_id}:{row.due_date}:{point.name}"
+        if row.provisional:
+            text = msg("rem.with_provisional", text=text)
+        if late:
+            text = msg("rem.with_late", text=text,
+                       when=point.fire_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"))
+        for chat_id in self._recipients(session, row):
+            self.hooks.send(session, chat_id, text, f"{key}:{chat_id}", row.owner_id if row.scope == "case" else None)
+
+    # -- the 09:00 digest and the December reminder ------------------------------------------
+    def digest(self, session: Session, now: dt.datetime, horizon_working_days: int = 3) -> int:
+        """One message per officer listing what falls due within the horizon, and what is overdue."""
+        today = local_date(now)
+        if not self.calendar.is_workday(today):
+            return 0
+        limit_day = self.calendar.add_working_days(today, horizon_working_days).date
+        rows = session.exec(select(ClockRow).where(ClockRow.scope == "case", ClockRow.audience == "officer",
+                                                   ClockRow.status == "running",
+                                                   col(ClockRow.due_date) <= limit_day)
+                            .order_by(col(ClockRow.due_date))).all()
+        per_officer: dict[int, list[Any]] = {}
+        for row in rows:
+            case = session.get(Case, row.owner_id)
+            if case is None:
+                continue
+            limit = self.policies[row.policy_key].time_limit(row.limit_id)
+            line = msg("rem.digest.item", subject=case.number, label=limit.label, clause=limit.clause,
+                       due=row.due_date.isoformat() if row.due_date else "—",
+                       flag=msg("rem.digest.overdue") if row.due_date and row.due_date < today
+                       else msg("rem.digest.provisional") if row.provisional else "")
+            for officer in self.hooks.staff_for(session, case):
+                per_officer.setdefault(officer, []).append(line)
+        for officer, lines in per_officer.items():
+            items = _join(lines)
+            self.hooks.send(session, officer, msg("rem.digest", date=today.isoformat(), items=items),
+                            f"digest:{officer}:{today}", None)
+        return len(per_officer)
+
+    def december(self, session: Session, now: dt.datetime) -> int:
+        """Yunnan 第十一条: reports are compiled by 31 December; remind its officers in early December."""
+        today = local_date(now)
+        if today.month != 12 or "yunnan" not in self.policies or not self.calendar.is_workday(today):
+            return 0
+        sent = 0
+        for officer in self.hooks.staff_of_policy(session, "yunnan"):
+            self.hooks.send(session, officer, msg("rem.yunnan_december", year=today.year),
+                            f"yunnan-december:{today.year}:{officer}", None)
+            sent += 1
+        return sent
+
+
+def _join(lines: Iterable[Any]) -> Join:
+    return Join(tuple(lines), "\n")

@@ -21,6 +21,7 @@ from bot.i18n import normalise_language, render
 from dialogs.policy import Policy
 from dialogs.text import Msg
 from scheduler.calendar import WorkCalendar
+from scheduler.points import AlertPlan
 from scheduler.reminders import ReminderEngine, TickReport
 from storage import caserepo
 from storage.db import session_scope
@@ -60,7 +61,8 @@ class ReminderService:
     def __init__(self, engine: Engine, policies: dict[str, Policy], calendar: WorkCalendar, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
-        self.reminders = ReminderEngine(policies, calendar, OutboxHooks(settings))
+        self.reminders = ReminderEngine(policies, calendar, OutboxHooks(settings),
+                                        AlertPlan.parse(settings.officer_alerts))
         self.scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
 

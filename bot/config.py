@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     today_override: dt.date | None = None
     now_override: dt.datetime | None = None
     reminder_scan_seconds: float = 30.0
+    # Officer alert points for every running clock: "half", "due", "overdue" and numbers of working days left.
+    officer_alerts: str = "half,2,due,overdue"
 
     @field_validator("admin_ids", mode="before")
     @classmethod

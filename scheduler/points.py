@@ -65,9 +65,34 @@ def applicant_points(calendar: WorkCalendar, due: dt.date, lefts: tuple[int, ...
     return points
 
 
+@dataclass(frozen=True)
+class AlertPlan:
+    """Which officer alerts to send; configurable (OFFICER_ALERTS), the issue's list by default."""
+
+    half: bool = True
+    lefts: tuple[int, ...] = (2,)
+    due_today: bool = True
+    overdue: bool = True
+
+    @classmethod
+    def parse(cls, text: str) -> AlertPlan:
+        """E.g. "half,5,2,due,overdue": names and numbers of working days left, comma-separated."""
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        unknown = [p for p in parts if p not in ("half", "due", "overdue") and not p.isdigit()]
+        if unknown:
+            raise ValueError(f"unknown officer alert point(s): {', '.join(unknown)}; use half, due, overdue "
+                             "or a number of working days left")
+        return cls("half" in parts, tuple(sorted({int(p) for p in parts if p.isdigit()}, reverse=True)),
+                   "due" in parts, "overdue" in parts)
+
+
+DEFAULT_PLAN = AlertPlan()
+
+
 def officer_points(calendar: WorkCalendar, started: dt.date, due: dt.date, working: bool,
-                   overdue_until: dt.date) -> list[Point]:
-    """Half time, 2 working days left, the due day, overdue at once, then daily up to `overdue_until`."""
+                   overdue_until: dt.date, plan: AlertPlan | None = None) -> list[Point]:
+    """Half time, n working days left, the due day, overdue at once, then daily up to `overdue_until`."""
+    plan = plan or DEFAULT_PLAN
     points: list[Point] = []
     if working:
         total = calendar.working_days_between(started, due)
@@ -75,13 +100,17 @@ def officer_points(calendar: WorkCalendar, started: dt.date, due: dt.date, worki
     else:
         total = (due - started).days
         half = started + dt.timedelta(days=(total + 1) // 2) if total > 1 else None
-    if half is not None and half < due:
+    if plan.half and half is not None and half < due:
         points.append(Point("half", next_working_nine(calendar, at_nine(half)), False,
                             calendar.working_days_between(half, due) if working else (due - half).days))
-    two_left = working_days_before(calendar, due, 2)
-    if two_left > started and (half is None or two_left > half):
-        points.append(Point("left2", next_working_nine(calendar, at_nine(two_left)), False, 2))
-    points.append(Point("due_today", at_nine(due), True, 0))
+    for n in plan.lefts:
+        day_n = working_days_before(calendar, due, n)
+        if day_n > started and (not plan.half or half is None or day_n > half):
+            points.append(Point(f"left{n}", next_working_nine(calendar, at_nine(day_n)), False, n))
+    if plan.due_today:
+        points.append(Point("due_today", at_nine(due), True, 0))
+    if not plan.overdue:
+        return sorted(points, key=lambda p: p.fire_at)
     first_overdue = due + dt.timedelta(days=1)
     points.append(Point("overdue", dt.datetime.combine(first_overdue, dt.time(0, 0), SHANGHAI), True, -1))
     day = first_overdue + dt.timedelta(days=1)

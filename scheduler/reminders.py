@@ -22,7 +22,15 @@ from dialogs.policy import Policy
 from dialogs.text import Join, Msg, msg
 from scheduler.calendar import WorkCalendar
 from scheduler.clocks import Clock, ClockEvent, clock_for, clocks_for
-from scheduler.points import SHANGHAI, Point, applicant_points, next_working_nine, officer_points
+from scheduler.points import (
+    DEFAULT_PLAN,
+    SHANGHAI,
+    AlertPlan,
+    Point,
+    applicant_points,
+    next_working_nine,
+    officer_points,
+)
 from storage.casework import CaseEvent
 from storage.clocktable import ClockRow, SchedulerMark
 from storage.models import Case, Draft, utcnow
@@ -65,10 +73,12 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 
 
 class ReminderEngine:
-    def __init__(self, policies: dict[str, Policy], calendar: WorkCalendar, hooks: Hooks) -> None:
+    def __init__(self, policies: dict[str, Policy], calendar: WorkCalendar, hooks: Hooks,
+                 plan: AlertPlan = DEFAULT_PLAN) -> None:
         self.policies = policies
         self.calendar = calendar
         self.hooks = hooks
+        self.plan = plan
 
     # -- marks ------------------------------------------------------------------------------------
     @staticmethod
@@ -253,7 +263,7 @@ class ReminderEngine:
             return applicant_points(self.calendar, row.due_date, lefts) if row.working else \
                 [Point("last_day", dt.datetime.combine(row.due_date, dt.time(9), SHANGHAI), True, 0)]
         until = local_date(now) + dt.timedelta(days=2)
-        return officer_points(self.calendar, row.started_on, row.due_date, row.working, until)
+        return officer_points(self.calendar, row.started_on, row.due_date, row.working, until, self.plan)
 
     def _next_fire(self, row: ClockRow, now: dt.datetime) -> dt.datetime | None:
         fired = _aware(row.fired_through)
@@ -307,7 +317,8 @@ class ReminderEngine:
             if row.audience == "applicant":
                 kind = "last_day" if point.name == "last_day" else "left"
             else:
-                kind = "overdue" if point.name.startswith("overdue") else point.name
+                kind = "overdue" if point.name.startswith("overdue") else \
+                    "left" if point.name.startswith("left") else point.name
             text = msg(f"rem.{row.audience}.{kind}",
                        subject=subject, policy=policy.short_name, label=limit.label, clause=limit.clause,
                        due=row.due_date.isoformat() if row.due_date else "—", left=left, unit=unit,

@@ -138,7 +138,7 @@ def test_officer_alerts_half_time_two_left_due_today_overdue_then_daily(world):
     [half] = tick(world, "2026-11-09T09:00")
     assert half.chat_id == OFFICER and "Half the time" in half.text and case.number in half.text
     [two] = tick(world, "2026-11-12T09:00")
-    assert "2 working days left" in two.text
+    assert "2 working days left" in two.text and "2026-11-16" in two.text
     [today] = tick(world, "2026-11-16T09:00")
     assert "Due today" in today.text
     [overdue] = tick(world, "2026-11-17T00:00")
@@ -175,3 +175,15 @@ def test_unknown_year_is_provisional_admins_told_once_and_a_loaded_year_moves_da
     moved = tick(world, "2026-12-18T10:00", "moved:")
     assert len(moved) == 1 and moved[0].chat_id == APPLICANT
     assert "2027-01-12" in moved[0].text and "2027-01-13" in moved[0].text
+
+
+def test_officer_alert_points_are_configurable():
+    from scheduler.points import AlertPlan, officer_points
+
+    cal = WorkCalendar()
+    plan = AlertPlan.parse("5,2,due")
+    points = officer_points(cal, dt.date(2026, 11, 2), dt.date(2026, 11, 16), True, dt.date(2026, 11, 20), plan)
+    assert [p.name for p in points] == ["left5", "left2", "due_today"]
+    assert points[0].fire_at.date() == dt.date(2026, 11, 9)
+    with pytest.raises(ValueError, match="soon"):
+        AlertPlan.parse("half,soon")

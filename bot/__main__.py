@@ -19,7 +19,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = Settings()
 
-    from bot.runtime import build_runtime
+    from bot.runtime import build_runtime as _build_runtime
+    from storage.migrate import SchemaError
+
+    def build_runtime(settings: Settings):  # noqa: ANN202 - the runtime, or a clear refusal
+        try:
+            return _build_runtime(settings)
+        except SchemaError as exc:
+            print(f"{t('bot.schema_refused', settings.default_language)}\n{exc}", file=sys.stderr)
+            raise SystemExit(2) from None
 
     if args.mode == "console":
         from bot.console import run_console

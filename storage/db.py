@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from storage import casework, clocktable, models  # noqa: F401  (registers the tables)
 
@@ -35,7 +35,11 @@ def make_engine(url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+    """Every schema change goes through Alembic: this upgrades to the newest migration (or raises
+    storage.migrate.SchemaError with what to do)."""
+    from storage.migrate import upgrade
+
+    upgrade(engine)
 
 
 @contextmanager

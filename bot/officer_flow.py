@@ -273,14 +273,15 @@ class OfficerFlow:
                     buttons.append([(case.number, f"c:o:{case.id}")])
             return CaseReply(view=View("\n".join(lines), buttons), edit=edit)
 
-    def status(self, who: Who, update_id: int | None = None) -> CaseReply:
+    def status(self, who: Who, update_id: int | None = None, edit: bool = False) -> CaseReply:
         with session_scope(self.engine) as s:
             if not repo.claim_update(s, update_id):
                 return CaseReply(duplicate=True)
             lang = self._lang(self._user(s, who), who)
             cases = cr.cases_of_applicant(s, who.user_id)
             if not cases:
-                return CaseReply(view=View(t("off.status.empty", lang), [[(t("btn.new_application", lang), "g:new")]]))
+                return CaseReply(view=View(t("off.status.empty", lang), [[(t("btn.new_application", lang), "g:new")]]),
+                                 edit=edit)
             lines = [t("off.status.title", lang)]
             buttons = []
             for case in cases:
@@ -288,7 +289,7 @@ class OfficerFlow:
                 lines.append(t("off.status.item", lang, number=case.number, policy=policy.short_name.get(lang),
                                state=self._state_label(case, lang)))
                 buttons.append([(case.number, f"c:o:{case.id}")])
-            return CaseReply(view=View("\n".join(lines), buttons))
+            return CaseReply(view=View("\n".join(lines), buttons), edit=edit)
 
     # -- one case ---------------------------------------------------------------------------------------
     def case(self, who: Who, ref: str, update_id: int | None = None) -> CaseReply:
@@ -352,6 +353,7 @@ class OfficerFlow:
             if action.role != "applicant" and "applicant" in roles:
                 continue  # nobody acts on their own case
             buttons.append([(action.label.get(lang), f"c:a:{case.id}:{case.state}:{action.id}")])
+        buttons.append([(t("off.btn.queue", lang), "c:q")] if staff else [(t("off.btn.status", lang), "c:st")])
         text = "\n\n".join(lines)
         if len(text) > TELEGRAM_TEXT_LIMIT:
             text = text[: TELEGRAM_TEXT_LIMIT - 1] + "…"
@@ -395,6 +397,8 @@ class OfficerFlow:
         verb = parts[1] if len(parts) > 1 else ""
         if verb == "q" and len(parts) == 2:
             return self.queue(who, update_id, edit=True)
+        if verb == "st" and len(parts) == 2:
+            return self.status(who, update_id, edit=True)
         with session_scope(self.engine) as s:
             if not repo.claim_update(s, update_id):
                 return CaseReply(duplicate=True)

@@ -11,6 +11,7 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[test]'
 .venv/bin/ruff check .
+bash tests/system_packages.sh
 
 echo "== test suite on SQLite"
 .venv/bin/python -m pytest -q "$@"

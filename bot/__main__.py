@@ -14,9 +14,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot")
     parser.add_argument("mode", nargs="?", choices=["polling", "console"], default="polling")
     parser.add_argument("--user-id", type=int, default=1, help="console only: the user id to act as")
+    parser.add_argument("--webhook", action="store_true",
+                        help="serve updates on a webhook (WEBHOOK_URL, WEBHOOK_SECRET) instead of long polling")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     settings = Settings()
 
     from bot.runtime import build_runtime as _build_runtime
@@ -36,12 +39,23 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.bot_token:
         print(t("bot.no_token", settings.default_language), file=sys.stderr)
         return 2
+    if args.webhook and not settings.webhook_ready():
+        print(t("doc.webhook.incomplete", settings.default_language), file=sys.stderr)
+        return 2
     from telegram import Update
 
     from bot.app import TelegramBot
 
     runtime = build_runtime(settings)
     app = TelegramBot(runtime.flow, settings).build()
+    if args.webhook:
+        from urllib.parse import urlparse
+
+        app.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port,
+                        url_path=urlparse(settings.webhook_url).path.lstrip("/"),
+                        webhook_url=settings.webhook_url, secret_token=settings.webhook_secret,
+                        allowed_updates=Update.ALL_TYPES)
+        return 0
     app.run_polling(allowed_updates=Update.ALL_TYPES, timeout=settings.poll_timeout, poll_interval=0.0)
     return 0
 

@@ -10,6 +10,7 @@ grace limit (a late scan must still run), coalesce (one run for many missed), on
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -93,7 +94,9 @@ class ReminderService:
         scheduler = AsyncIOScheduler(timezone=SHANGHAI)
         common = {"replace_existing": True, "misfire_grace_time": None, "coalesce": True, "max_instances": 1}
         scheduler.add_job(self._run, "interval", args=["scan"], id="reminder-scan",
-                          seconds=self.settings.reminder_scan_seconds, next_run_time=self.settings.now(), **common)
+                          seconds=self.settings.reminder_scan_seconds,
+                          # the scheduler runs on real time even when NOW_OVERRIDE shifts the reminders' clock
+                          next_run_time=dt.datetime.now(SHANGHAI), **common)
         scheduler.add_job(self._run, "cron", args=["digest"], id="officer-digest", hour=9, minute=0, **common)
         scheduler.add_job(self._run, "cron", args=["december"], id="yunnan-december", month=12, hour=9, minute=5,
                           **common)

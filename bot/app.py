@@ -10,6 +10,7 @@ from telegram import (
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     Update,
 )
@@ -27,6 +28,8 @@ from telegram.ext import (
 
 from bot.alerts import ReminderService
 from bot.config import Settings
+from bot.document_flow import COMMANDS as DOC_COMMANDS
+from bot.document_flow import OutFile
 from bot.flow import Flow, Reply, Who
 from bot.i18n import t
 from bot.officer_flow import CaseReply
@@ -72,6 +75,8 @@ class TelegramBot:
         app.add_handler(CommandHandler("drafts", self.on_drafts))
         app.add_handler(CommandHandler("language", self.on_language))
         app.add_handler(CommandHandler("help", self.on_help))
+        app.add_handler(CommandHandler("timeline", self.on_timeline))
+        app.add_handler(CommandHandler("ics", self.on_ics))
         app.add_handler(CommandHandler("queue", self.on_queue))
         app.add_handler(CommandHandler("case", self.on_case))
         app.add_handler(CommandHandler("status", self.on_status))
@@ -87,6 +92,7 @@ class TelegramBot:
     async def _post_init(self, app: Application) -> None:
         for lang, code in (("zh", None), ("zh", "zh"), ("en", "en")):
             commands = [BotCommand(c, t(f"cmd.{c}", lang)) for c in COMMANDS]
+            commands += [BotCommand(c, t(f"doc.cmd.{c}", lang)) for c in DOC_COMMANDS]
             await app.bot.set_my_commands(commands, language_code=code)
         casework = self.flow.casework
         if casework is not None:
@@ -117,6 +123,7 @@ class TelegramBot:
             else:
                 commands = [BotCommand(c, t(f"off.cmd.{c}" if c in OFFICER_COMMAND_TEXTS else f"cmd.{c}", lang))
                             for c in names]
+                commands += [BotCommand(c, t(f"doc.cmd.{c}", lang)) for c in DOC_COMMANDS]
                 await bot.set_my_commands(commands, scope=scope)  # type: ignore[attr-defined]
         except Exception:  # noqa: BLE001 - a menu is a convenience; never fail the action for it
             log.exception("could not set the command menu of chat %s", chat_id)
@@ -158,6 +165,16 @@ class TelegramBot:
 
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self.deliver(update, context, self.flow.help(_who(update), update.update_id))
+
+    async def on_timeline(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert self.flow.documents is not None
+        await self.deliver(update, context, self.flow.documents.timeline(_who(update), list(context.args or []),
+                                                                         update.update_id))
+
+    async def on_ics(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert self.flow.documents is not None
+        await self.deliver(update, context, self.flow.documents.ics(_who(update), list(context.args or []),
+                                                                    update.update_id))
 
     async def on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -219,9 +236,12 @@ class TelegramBot:
                 target, _, other = reply.menu.partition(":")
                 await self._set_menu(context.bot, int(other) if other else chat.id,
                                      "user" if target == "reset" else target)
-        if reply.duplicate or reply.view is None:
+        if reply.duplicate:
             return
         assert chat is not None
+        if reply.view is None:
+            await self._send_files(context, chat.id, getattr(reply, "files", []))
+            return
         markup = _markup(reply.view.buttons)
         shown: Message | bool | None = None
         if reply.edit and query is not None and query.message is not None:
@@ -241,3 +261,13 @@ class TelegramBot:
             message_id = shown.message_id
         if reply.draft_id is not None:
             self.flow.remember_message(reply.draft_id, message_id)
+        await self._send_files(context, chat.id, getattr(reply, "files", []))
+
+    @staticmethod
+    async def _send_files(context: ContextTypes.DEFAULT_TYPE, chat_id: int, files: list[OutFile]) -> None:
+        """Files go after the screen, so the buttons stay on the message the user was looking at."""
+        for f in files:
+            if f.kind == "photo":
+                await context.bot.send_photo(chat_id, InputFile(f.content, filename=f.name), caption=f.caption)
+            else:
+                await context.bot.send_document(chat_id, InputFile(f.content, filename=f.name), caption=f.caption)

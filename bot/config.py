@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -32,6 +33,13 @@ class Settings(BaseSettings):
     reminder_scan_seconds: float = 30.0
     # Officer alert points for every running clock: "half", "due", "overdue" and numbers of working days left.
     officer_alerts: str = "half,2,due,overdue"
+    # Webhook mode (`python -m bot --webhook`): Telegram POSTs updates to WEBHOOK_URL (https in
+    # production, behind a reverse proxy that forwards to WEBHOOK_LISTEN:WEBHOOK_PORT), and every request
+    # must carry WEBHOOK_SECRET in X-Telegram-Bot-Api-Secret-Token, or PTB answers 403.
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -44,6 +52,11 @@ class Settings(BaseSettings):
         if self.now_override is not None:
             return self.now_override if self.now_override.tzinfo else self.now_override.replace(tzinfo=SHANGHAI)
         return dt.datetime.now(dt.UTC)
+
+    def webhook_ready(self) -> bool:
+        """A URL and a secret Telegram accepts (1-256 of A-Z a-z 0-9 _ -); without one, anyone who finds
+        the URL could post forged updates."""
+        return bool(self.webhook_url) and re.fullmatch(r"[A-Za-z0-9_-]{1,256}", self.webhook_secret) is not None
 
     def today(self) -> dt.date:
         return self.today_override or self.now().astimezone(SHANGHAI).date()

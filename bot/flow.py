@@ -28,6 +28,7 @@ from storage.db import session_scope
 from storage.models import Draft, Upload, User
 
 if TYPE_CHECKING:
+    from bot.document_flow import DocumentFlow
     from bot.officer_flow import OfficerFlow
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class Flow:
         self.screens = ScreenBuilder(wizard)
         self.settings = settings
         self.casework: OfficerFlow | None = None  # the officers' side; set by bot.runtime
+        self.documents: DocumentFlow | None = None  # the .docx, /timeline and /ics; set by bot.runtime
 
     # -- helpers ----------------------------------------------------------------------------------
     def _lang(self, user: User, who: Who) -> str:
@@ -204,6 +206,8 @@ class Flow:
             return self.set_language(who, rest, update_id, edit=True)
         if kind == "dr":
             return self._drafts_action(who, rest, update_id)
+        if kind == "w" and rest.endswith(":docx") and self.documents is not None:
+            return self.documents.docx(who, rest.partition(":")[0], update_id)  # read-only: any revision
         if kind == "w":
             return self._wizard_press(who, rest, update_id)
         if kind == "c" and self.casework is not None:
@@ -288,6 +292,8 @@ class Flow:
                           edit=True, draft_id=draft.id)
             if outcome.error is not None:
                 reply.toast = render(outcome.error, lang)
+            if outcome.submitted and self.documents is not None:
+                return self.documents.with_application(s, draft, lang, reply)
             return reply
 
     def _save(self, session: object, draft: Draft, view: DraftView, user: User) -> None:

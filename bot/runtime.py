@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
+from bot.document_flow import DocumentFlow
 from bot.flow import Flow
 from bot.officer_flow import OfficerFlow
 from dialogs.policy import Policy, load_policies
@@ -33,4 +34,5 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     wizard = Wizard(policies, calendar, settings.today)
     flow = Flow(engine, policies, wizard, settings)
     flow.casework = OfficerFlow(engine, policies, calendar, settings)
+    flow.documents = DocumentFlow(engine, policies, calendar, settings, flow.screens)
     return Runtime(settings, engine, policies, calendar, flow)

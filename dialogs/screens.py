@@ -17,6 +17,7 @@ from dialogs.wizard import DraftView, Wizard, WizardModel
 BACK = Button(msg("btn.back"), "back")
 CANCEL = Button(msg("btn.cancel"), "cancel")
 NEXT = Button(msg("btn.next"), "next")
+DOCX = Button(msg("doc.btn.docx"), "docx")  # the application as .docx; handled by bot.document_flow
 
 
 def status_text(policy: Policy, today: dt.date) -> Text:
@@ -305,6 +306,7 @@ class ScreenBuilder:
             s.add(msg("wiz.summary.incomplete", problem=problem))
         else:
             s.row(Button(msg("btn.to_declaration"), "next"))
+        s.row(DOCX)
         s.row(BACK, CANCEL)
 
     def _declaration(self, s: Screen, m: WizardModel, p: Policy, _t: dt.date) -> None:
@@ -313,9 +315,11 @@ class ScreenBuilder:
         s.row(Button(Join((Plain(_mark(declared) + " "), msg("btn.declare"))), "declare"))
         if declared:
             s.row(Button(msg("btn.submit"), "submit"))
+        s.row(DOCX)
         s.row(BACK, CANCEL)
 
     def _submitted(self, s: Screen, m: WizardModel, p: Policy, _t: dt.date) -> None:
         number = m.draft.answers.get("_meta", {}).get("case_number", "—")
         s.add(msg("wiz.submitted", number=Plain(number)), p.after_submit.text, _clause(p.after_submit.clause))
+        s.row(DOCX)
         s.row(Button(msg("btn.new_application"), "new"), Button(msg("btn.my_drafts"), "drafts"))

@@ -310,7 +310,7 @@ class ReminderEngine:
             assert policy is not None
             limit = policy.time_limit(row.limit_id)
             case = session.get(Case, row.owner_id) if row.scope == "case" else None
-            subject = case.number if case is not None else f"#{row.owner_id}"
+            subject = case.number if case is not None else msg("rem.draft_subject", id=row.owner_id)
             unit = msg("rem.unit_wd") if row.working else msg("rem.unit_days")
             left = (self.calendar.working_days_between(local_date(point.fire_at), row.due_date) if row.working
                     else (row.due_date - local_date(point.fire_at)).days) if row.due_date else 0

@@ -93,6 +93,7 @@ class TelegramBot:
         for lang, code in (("zh", None), ("zh", "zh"), ("en", "en")):
             commands = [BotCommand(c, t(f"cmd.{c}", lang)) for c in COMMANDS]
             commands += [BotCommand(c, t(f"doc.cmd.{c}", lang)) for c in DOC_COMMANDS]
+            commands.append(BotCommand("status", t("off.cmd.status", lang)))  # an applicant's cases
             await app.bot.set_my_commands(commands, language_code=code)
         casework = self.flow.casework
         if casework is not None:

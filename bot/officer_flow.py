@@ -462,7 +462,7 @@ class OfficerFlow:
             return self._refuse(s, who, lang, Msg("proc.err.wrong_role"), action_id, case, acting)
         if state != case.state:
             return self._refuse(s, who, lang, Msg("off.err.stale"), action_id, case, acting, {"pressed_in": state})
-        problem = self.procedures._why_not(case.policy_key, self._case_file(s, case), spec, {},
+        problem = self.procedures.why_not(case.policy_key, self._case_file(s, case), spec, {},
                                            self.settings.today(), check_fields=False)
         if problem is not None:
             return self._refuse(s, who, lang, problem, action_id, case, acting)

@@ -267,12 +267,12 @@ class Procedures:
         """The actions whose buttons make sense now for someone holding `roles` (fields not yet given)."""
         out = []
         for action in self.procedure(policy_key).actions:
-            if action.role in roles and case.state in action.source and self._why_not(
+            if action.role in roles and case.state in action.source and self.why_not(
                     policy_key, case, action, {}, today, check_fields=False) is None:
                 out.append(action)
         return out
 
-    def _why_not(self, policy_key: str, case: CaseFile, action: ProcAction, values: dict[str, Any],
+    def why_not(self, policy_key: str, case: CaseFile, action: ProcAction, values: dict[str, Any],
                  today: dt.date, check_fields: bool = True) -> Msg | None:
         if case.state not in action.source:
             return msg("proc.err.wrong_state")
@@ -339,7 +339,7 @@ class Procedures:
             return Result(False, before, before, msg("proc.err.unknown_action"))
         if action.role != role:
             return Result(False, before, before, msg("proc.err.wrong_role"))
-        problem = self._why_not(policy_key, case, action, values, today)
+        problem = self.why_not(policy_key, case, action, values, today)
         if problem is not None:
             return Result(False, before, before, problem)
         model = ProcModel(self.policies[policy_key], case, action, values, today)

@@ -23,6 +23,7 @@ from bot.flow import Reply, View, Who
 from bot.i18n import gettext, normalise_language, render, t
 from dialogs.policy import Policy, ProcAction, ProcField
 from dialogs.procedure import CaseFile, Procedures, Record, parse_value
+from dialogs.screens import status_text
 from dialogs.text import Msg
 from scheduler.calendar import WorkCalendar
 from scheduler.clocks import Clock, ClockEvent, clocks_for
@@ -39,6 +40,7 @@ UNIT_ROLE_POLICY = {"unit_reviewer": "zhejiang", "determination_group": "liaonin
 LEVELS = ("provincial", "prefecture", "county")
 INVITATION_LIFETIME = dt.timedelta(days=3)
 AUDIT_SHOWN = 15
+KNOWN_ROLES = {"officer", "unit_reviewer", "determination_group", "admin", "applicant"}
 
 
 @dataclass
@@ -316,17 +318,22 @@ class OfficerFlow:
         answers = case.answers
         applicant = s.get(User, case.applicant_id)
         lines = [t("off.case.header", lang, number=case.number, policy=policy.short_name.get(lang),
-                   document=policy.document.get(lang), state=self._state_label(case, lang))]
+                   document=policy.document.get(lang), state=self._state_label(case, lang),
+                   status=render(status_text(policy, self.settings.today()), lang))]
         if staff:
             project = answers.get("project", {})
             fields = "\n".join(f"· {f.label.get(lang)}: {self._project_value(f, project.get(f.id), lang)}"
                                for f in policy.project_fields)
             grounds = "\n".join(f"· {i.text.get(lang)[:120]} ({i.clause})" for i in policy.grounds.items
                                 if i.id in answers.get("grounds", []))
+            kind = next((o.label.get(lang) for o in policy.applicant_kinds if o.id == answers.get("applicant_kind")),
+                        "—")
+            role = next((o.label.get(lang) for o in policy.roles if o.id == answers.get("role")), "—")
+            origin = policy.origin(str(answers.get("origin", "")))
             lines.append(t("off.case.answers", lang,
                            applicant=(applicant.first_name if applicant else "") or case.applicant_id,
-                           user=case.applicant_id, kind=answers.get("applicant_kind", "—"),
-                           role=answers.get("role") or "—", origin=answers.get("origin", "—"),
+                           user=case.applicant_id, kind=kind, role=role,
+                           origin=origin.label.get(lang) if origin else "—",
                            start=answers.get("start_date") or "—", project=fields, grounds=grounds or "—",
                            facts=str(answers.get("facts", "—"))[:800]))
         buttons: list[list[tuple[str, str]]] = []
@@ -374,7 +381,8 @@ class OfficerFlow:
             return t("off.audit.public", lang, when=when, action=label, state=after)
         detail = "; ".join(f"{k}={self._short(v)}" for k, v in e.details.items() if v not in (None, ""))
         key = "off.audit.refused" if e.refused else "off.audit.line"
-        return t(key, lang, when=when, actor=e.actor_id or "—", role=e.actor_role or "—", action=label,
+        role = t(f"off.role.{e.actor_role}", lang) if e.actor_role in KNOWN_ROLES else (e.actor_role or "—")
+        return t(key, lang, when=when, actor=e.actor_id or "—", role=role, action=label,
                  before=before, after=after, event=e.event or "", details=detail[:200])
 
     @staticmethod

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column
+from sqlalchemy import JSON, BigInteger, Column, event
 from sqlmodel import Field, SQLModel
 
 from storage.models import utcnow
@@ -63,6 +63,17 @@ class CaseEvent(SQLModel, table=True):
     state_after: str | None = None
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     refused: bool = False
+
+
+class AuditTrailIsAppendOnly(RuntimeError):
+    """Raised when code tries to change or delete a line of a case's audit trail."""
+
+
+@event.listens_for(CaseEvent, "before_update")
+@event.listens_for(CaseEvent, "before_delete")
+def _refuse_rewriting_history(_mapper: object, _connection: object, target: CaseEvent) -> None:
+    """The trail is evidence of who did what when: a correction is a new line, never an edit."""
+    raise AuditTrailIsAppendOnly(f"case event {target.id} cannot be changed or deleted")
 
 
 class CaseDocument(SQLModel, table=True):

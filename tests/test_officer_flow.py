@@ -296,3 +296,20 @@ def test_liaoning_review_request_after_the_set_period_is_refused(runtime):
     assert "期限已过" in reply.toast and state_of(runtime, case.id) == "conclusion_sent"
     assert act(runtime, APPLICANT, case.id, "confirm", []).toast is None
     assert state_of(runtime, case.id) == "closed"
+
+
+def test_the_audit_trail_cannot_be_rewritten(runtime):
+    from storage.casework import AuditTrailIsAppendOnly
+
+    case = submit(runtime, "shanwei")
+    with Session(runtime.engine) as s:
+        row = s.exec(select(CaseEvent).where(CaseEvent.case_id == case.id)).first()
+        row.action = "forged"
+        s.add(row)
+        with pytest.raises(AuditTrailIsAppendOnly):
+            s.commit()
+    with Session(runtime.engine) as s:
+        row = s.exec(select(CaseEvent).where(CaseEvent.case_id == case.id)).first()
+        s.delete(row)
+        with pytest.raises(AuditTrailIsAppendOnly):
+            s.commit()

@@ -18,29 +18,25 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot.case_view import CaseViews
 from bot.config import Settings
 from bot.flow import Reply, View, Who
 from bot.i18n import gettext, normalise_language, render, t
 from dialogs.policy import Policy, ProcAction, ProcField
-from dialogs.procedure import CaseFile, Procedures, Record, parse_value
-from dialogs.screens import status_text
+from dialogs.procedure import Procedures, parse_value
 from dialogs.text import Msg
 from scheduler.calendar import WorkCalendar
-from scheduler.clocks import Clock, ClockEvent, clocks_for
 from storage import caserepo as cr
 from storage import repo
-from storage.casework import CaseDocument, CaseEvent, Membership, PendingForm
+from storage.casework import CaseDocument, Membership, PendingForm
 from storage.db import session_scope
 from storage.models import Case, Upload, User, utcnow
 
 log = logging.getLogger(__name__)
-TELEGRAM_TEXT_LIMIT = 4096
 ROLE_OF_KIND = {"officer": "officer", "unit": "unit_reviewer", "group": "determination_group"}
 UNIT_ROLE_POLICY = {"unit_reviewer": "zhejiang", "determination_group": "liaoning"}
 LEVELS = ("provincial", "prefecture", "county")
 INVITATION_LIFETIME = dt.timedelta(days=3)
-AUDIT_SHOWN = 15
-KNOWN_ROLES = {"officer", "unit_reviewer", "determination_group", "admin", "applicant"}
 
 
 @dataclass
@@ -58,10 +54,6 @@ class _Params(dict):
         return "—"
 
 
-def _who_text(who: Who) -> str:
-    return f"{who.first_name or who.user_id} ({who.user_id})"
-
-
 class OfficerFlow:
     def __init__(self, engine: Engine, policies: dict[str, Policy], calendar: WorkCalendar,
                  settings: Settings) -> None:
@@ -70,6 +62,7 @@ class OfficerFlow:
         self.procedures = Procedures(policies)
         self.calendar = calendar
         self.settings = settings
+        self.views = CaseViews(policies, self.procedures, calendar, settings)
         self.bot_username: str | None = None
 
     # -- small helpers ------------------------------------------------------------------------------
@@ -101,52 +94,6 @@ class OfficerFlow:
         if case.applicant_id == user_id:
             roles.add("applicant")
         return roles
-
-    def _case_file(self, s: Session, case: Case) -> CaseFile:
-        records = [Record(e.action, cr.shanghai_date(e.at), dict(e.details), (e.event,) if e.event else ())
-                   for e in cr.history(s, case.id or 0) if not e.refused]
-        return CaseFile(case.state, records)
-
-    def _state_label(self, case: Case, lang: str) -> str:
-        spec = self.procedures.procedure(case.policy_key).state(case.state)
-        return spec.label.get(lang) if spec else case.state
-
-    def _action_label(self, policy_key: str, action_id: str, lang: str) -> str:
-        if policy_key in self.procedures.policies:
-            spec = self.procedures.procedure(policy_key).action(action_id)
-            if spec is not None:
-                return spec.label.get(lang)
-        return t(f"off.audit.{action_id}", lang) if action_id in ("submit", "join", "invite", "revoke",
-                                                                    "open", "file", "form") else action_id
-
-    def _clocks(self, s: Session, case: Case) -> list[Clock]:
-        events = [ClockEvent(e.event, cr.shanghai_date(e.at), dict(e.details))
-                  for e in cr.history(s, case.id or 0) if e.event and not e.refused]
-        return clocks_for(self.policies[case.policy_key], events, self.calendar, self.settings.today())
-
-    def _clock_line(self, clock: Clock, lang: str) -> str | None:
-        label = clock.limit.label.get(lang)
-        if clock.status == "running" and clock.due is not None:
-            key = "off.clock.overdue" if clock.overdue else "off.clock.running"
-            return t(key, lang, label=label, due=clock.due.date.isoformat(), left=abs(clock.days_left or 0),
-                     clause=clock.limit.clause)
-        if clock.status == "paused":
-            return t("off.clock.paused", lang, label=label, clause=clock.limit.clause)
-        if clock.status == "unset":
-            return t("off.clock.unset", lang, label=label, clause=clock.limit.clause)
-        return None
-
-    def _fmt_value(self, spec: ProcField | None, value: Any, lang: str) -> str:
-        if value is None or value == "":
-            return "—"
-        if spec is not None and spec.kind == "choice":
-            option = next((o for o in spec.options if o.id == value), None)
-            return option.label.get(lang) if option else str(value)
-        if isinstance(value, dict):
-            return str(value.get("file_name") or value.get("file_id", ""))
-        if isinstance(value, float):
-            return f"{value:g}"
-        return str(value)
 
     # -- admins: invitations and members --------------------------------------------------------------
     def invite(self, who: Who, args: list[str], update_id: int | None = None) -> CaseReply:
@@ -257,7 +204,7 @@ class OfficerFlow:
             entries = []
             for case in seen.values():
                 final = self.procedures.is_final(case.policy_key, case.state)
-                dues = [c for c in self._clocks(s, case) if c.status == "running" and c.due is not None]
+                dues = [c for c in self.views.clocks(s, case) if c.status == "running" and c.due is not None]
                 nearest = min(dues, key=lambda c: c.due.date) if dues else None  # type: ignore[union-attr]
                 entries.append((final, nearest.due.date if nearest else dt.date.max, case, nearest))
             if not entries:
@@ -269,7 +216,7 @@ class OfficerFlow:
                 due_text = (t("off.queue.due", lang, due=nearest.due.date.isoformat(), label=nearest.limit.label.get(lang))
                             if nearest and nearest.due else t("off.queue.no_due", lang))
                 own = t("off.queue.own", lang) if case.applicant_id == who.user_id else ""
-                lines.append(t("off.queue.item", lang, number=case.number, state=self._state_label(case, lang),
+                lines.append(t("off.queue.item", lang, number=case.number, state=self.views.state_label(case, lang),
                                due=due_text, own=own))
                 if not final:
                     buttons.append([(case.number, f"c:o:{case.id}")])
@@ -289,7 +236,7 @@ class OfficerFlow:
             for case in cases:
                 policy = self.policies[case.policy_key]
                 lines.append(t("off.status.item", lang, number=case.number, policy=policy.short_name.get(lang),
-                               state=self._state_label(case, lang)))
+                               state=self.views.state_label(case, lang)))
                 buttons.append([(case.number, f"c:o:{case.id}")])
             return CaseReply(view=View("\n".join(lines), buttons), edit=edit)
 
@@ -310,93 +257,7 @@ class OfficerFlow:
         if case is None or not roles:
             return self._refuse(s, who, lang, Msg("off.err.no_case"), "open", case, extra={"ref": ref[:32]},
                                 edit=edit)
-        return CaseReply(view=self._case_view(s, case, roles, lang, notice), edit=edit)
-
-    def _case_view(self, s: Session, case: Case, roles: set[str], lang: str, notice: str | None) -> View:
-        policy = self.policies[case.policy_key]
-        staff = roles - {"applicant"}
-        answers = case.answers
-        applicant = s.get(User, case.applicant_id)
-        lines = [t("off.case.header", lang, number=case.number, policy=policy.short_name.get(lang),
-                   document=policy.document.get(lang), state=self._state_label(case, lang),
-                   status=render(status_text(policy, self.settings.today()), lang))]
-        if staff:
-            project = answers.get("project", {})
-            fields = "\n".join(f"· {f.label.get(lang)}: {self._project_value(f, project.get(f.id), lang)}"
-                               for f in policy.project_fields)
-            grounds = "\n".join(f"· {i.text.get(lang)[:120]} ({i.clause})" for i in policy.grounds.items
-                                if i.id in answers.get("grounds", []))
-            kind = next((o.label.get(lang) for o in policy.applicant_kinds if o.id == answers.get("applicant_kind")),
-                        "—")
-            role = next((o.label.get(lang) for o in policy.roles if o.id == answers.get("role")), "—")
-            origin = policy.origin(str(answers.get("origin", "")))
-            lines.append(t("off.case.answers", lang,
-                           applicant=(applicant.first_name if applicant else "") or case.applicant_id,
-                           user=case.applicant_id, kind=kind, role=role,
-                           origin=origin.label.get(lang) if origin else "—",
-                           start=answers.get("start_date") or "—", project=fields, grounds=grounds or "—",
-                           facts=str(answers.get("facts", "—"))[:800]))
-        buttons: list[list[tuple[str, str]]] = []
-        uploads = repo.uploads_for(s, case.draft_id)
-        docs = cr.documents(s, case.id or 0)
-        if uploads or docs:
-            items = [f"· {u.material_id}: {u.file_name}" for u in uploads]
-            items += [f"· {self._action_label(case.policy_key, d.kind, lang)}: {d.file_name}" for d in docs]
-            lines.append(t("off.case.materials", lang, items="\n".join(items)))
-            file_buttons = [(f"📄 {u.file_name[:24]}", f"c:f:u:{u.id}") for u in uploads]
-            file_buttons += [(f"📄 {d.file_name[:24]}", f"c:f:d:{d.id}") for d in docs]
-            buttons += [file_buttons[i:i + 2] for i in range(0, min(len(file_buttons), 12), 2)]
-        clock_lines = [line for c in self._clocks(s, case) if (line := self._clock_line(c, lang))]
-        if clock_lines:
-            lines.append(t("off.case.clocks", lang, items="\n".join(clock_lines)))
-        trail = [e for e in cr.history(s, case.id or 0) if staff or not e.refused]
-        if trail:
-            lines.append(t("off.case.audit", lang, items="\n".join(self._audit_line(case, e, lang, bool(staff))
-                                                                   for e in trail[-AUDIT_SHOWN:])))
-        if notice:
-            lines.append(notice)
-        for action in self.procedures.available(case.policy_key, self._case_file(s, case), roles,
-                                                self.settings.today()):
-            if action.role != "applicant" and "applicant" in roles:
-                continue  # nobody acts on their own case
-            buttons.append([(action.label.get(lang), f"c:a:{case.id}:{case.state}:{action.id}")])
-        buttons.append([(t("off.btn.queue", lang), "c:q")] if staff else [(t("off.btn.status", lang), "c:st")])
-        text = "\n\n".join(lines)
-        if len(text) > TELEGRAM_TEXT_LIMIT:
-            text = text[: TELEGRAM_TEXT_LIMIT - 1] + "…"
-        return View(text, buttons)
-
-    def _project_value(self, spec: Any, value: Any, lang: str) -> str:
-        if spec.kind == "choice":
-            option = next((o for o in spec.options if o.id == value), None)
-            return option.label.get(lang) if option else str(value or "—")
-        return "—" if value is None else str(value)
-
-    def _audit_line(self, case: Case, e: CaseEvent, lang: str, staff: bool) -> str:
-        when = cr.aware(e.at).astimezone(cr.SHANGHAI).strftime("%m-%d %H:%M")
-        label = self._action_label(case.policy_key, e.action, lang)
-        before = self._state_name(case, e.state_before, lang)
-        after = self._state_name(case, e.state_after, lang)
-        if not staff:
-            return t("off.audit.public", lang, when=when, action=label, state=after)
-        detail = "; ".join(f"{k}={self._short(v)}" for k, v in e.details.items() if v not in (None, ""))
-        key = "off.audit.refused" if e.refused else "off.audit.line"
-        role = t(f"off.role.{e.actor_role}", lang) if e.actor_role in KNOWN_ROLES else (e.actor_role or "—")
-        return t(key, lang, when=when, actor=e.actor_id or "—", role=role, action=label,
-                 before=before, after=after, event=e.event or "", details=detail[:200])
-
-    @staticmethod
-    def _short(value: Any) -> str:
-        if isinstance(value, dict):
-            return str(value.get("file_name") or value.get("file_id") or value)
-        text = str(value)
-        return text if len(text) <= 60 else text[:59] + "…"
-
-    def _state_name(self, case: Case, state: str | None, lang: str) -> str:
-        if not state:
-            return "—"
-        spec = self.procedures.procedure(case.policy_key).state(state)
-        return spec.label.get(lang) if spec else state
+        return CaseReply(view=self.views.case_view(s, case, roles, lang, notice), edit=edit)
 
     # -- button presses ---------------------------------------------------------------------------------
     def press(self, who: Who, data: str, update_id: int | None = None) -> CaseReply:
@@ -470,7 +331,7 @@ class OfficerFlow:
             return self._refuse(s, who, lang, Msg("proc.err.wrong_role"), action_id, case, acting)
         if state != case.state:
             return self._refuse(s, who, lang, Msg("off.err.stale"), action_id, case, acting, {"pressed_in": state})
-        problem = self.procedures.why_not(case.policy_key, self._case_file(s, case), spec, {},
+        problem = self.procedures.why_not(case.policy_key, self.views.case_file(s, case), spec, {},
                                            self.settings.today(), check_fields=False)
         if problem is not None:
             return self._refuse(s, who, lang, problem, action_id, case, acting)
@@ -488,7 +349,7 @@ class OfficerFlow:
                  clause=spec.clause or "—")
         cid = case.id
         if field is None:
-            summary = "\n".join(f"· {f.label.get(lang)}: {self._fmt_value(f, form.values.get(f.id), lang)}"
+            summary = "\n".join(f"· {f.label.get(lang)}: {self.views.fmt_value(f, form.values.get(f.id), lang)}"
                                 for f in spec.fields) or t("off.form.no_fields", lang)
             text = "\n\n".join([head, t("off.form.confirm", lang, summary=summary)] + ([error] if error else []))
             return View(text, [[(t("off.btn.confirm", lang), f"c:k:{cid}"), (t("off.btn.cancel", lang), f"c:x:{cid}")]])
@@ -586,7 +447,7 @@ class OfficerFlow:
             acting.edit = True
             return acting
         values = {k: v for k, v in form.values.items() if k not in form.skipped}
-        case_file = self._case_file(s, case)
+        case_file = self.views.case_file(s, case)
         result = self.procedures.apply(case.policy_key, case_file, spec.id, acting, values, self.settings.today())
         if not result.ok:
             assert result.error is not None
@@ -604,24 +465,24 @@ class OfficerFlow:
         for f in spec.fields:
             if f.kind == "file" and isinstance(values.get(f.id), dict):
                 cr.add_document(s, case.id or 0, spec.id, who.user_id, values[f.id])
-        self._notify(s, case, spec, values, result.notify, main.id or 0, lang_hint=None)
+        self._notify(s, case, spec, values, result.notify, main.id or 0)
         if acting == "applicant":
             self._tell_staff(s, case, spec, main.id or 0)
         return self._open(s, who, lang, case, str(case.id), edit=True,
                           notice=t("off.form.done", lang, action=spec.label.get(lang),
-                                   state=self._state_label(case, lang)))
+                                   state=self.views.state_label(case, lang)))
 
     # -- notifications -------------------------------------------------------------------------------
     def _notify(self, s: Session, case: Case, spec: ProcAction, values: dict[str, Any], keys: list[str],
-                event_id: int, lang_hint: str | None) -> None:
+                event_id: int) -> None:
         """One outbox row per notification, rendered in the applicant's language, written now."""
         applicant = s.get(User, case.applicant_id)
         if applicant is None or not keys:
             return
-        lang = lang_hint or applicant.language or self.settings.default_language
+        lang = applicant.language or self.settings.default_language
         policy = self.policies[case.policy_key]
-        params = _Params({f.id: self._fmt_value(f, values.get(f.id), lang) for f in spec.fields})
-        params.update(number=case.number, policy=policy.short_name.get(lang), state=self._state_label(case, lang))
+        params = _Params({f.id: self.views.fmt_value(f, values.get(f.id), lang) for f in spec.fields})
+        params.update(number=case.number, policy=policy.short_name.get(lang), state=self.views.state_label(case, lang))
         for key in keys:
             body = gettext(key, lang).format_map(params)
             text = t("note.envelope", lang, number=case.number, policy=policy.short_name.get(lang), body=body,
@@ -636,7 +497,7 @@ class OfficerFlow:
             user = s.get(User, m.user_id)
             lang = (user.language if user else None) or self.settings.default_language
             text = t("note.staff_applicant_acted", lang, number=case.number, action=spec.label.get(lang),
-                     state=self._state_label(case, lang))
+                     state=self.views.state_label(case, lang))
             cr.enqueue(s, m.user_id, "note.staff_applicant_acted", {"number": case.number}, text,
                        f"ev:{event_id}:staff:{m.user_id}", case.id)
 
@@ -653,6 +514,6 @@ class OfficerFlow:
             user = s.get(User, m.user_id)
             lang = (user.language if user else None) or self.settings.default_language
             text = t("note.staff_new_case", lang, number=case.number, policy=policy.short_name.get(lang),
-                     state=self._state_label(case, lang))
+                     state=self.views.state_label(case, lang))
             cr.enqueue(s, m.user_id, "note.staff_new_case", {"number": case.number}, text,
                        f"case:{case.id}:new:{m.user_id}", case.id)

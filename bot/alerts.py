@@ -19,7 +19,8 @@ from sqlmodel import Session
 
 from bot.config import SHANGHAI, Settings
 from bot.i18n import normalise_language, render
-from dialogs.policy import Policy
+from bot.officer_flow import OfficerFlow
+from dialogs.policy import Policy, TimeLimit
 from dialogs.text import Msg
 from scheduler.calendar import WorkCalendar
 from scheduler.points import AlertPlan
@@ -35,8 +36,14 @@ STAFF_ROLES = {"officer", "unit_reviewer", "determination_group"}
 class OutboxHooks:
     """Renders each reminder in its recipient's language and queues it in the outbox."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, casework: OfficerFlow | None = None) -> None:
         self.settings = settings
+        self.casework = casework
+
+    def clock_expired(self, session: Session, case: Case, limit: TimeLimit, now: dt.datetime) -> str:
+        if self.casework is None:
+            return "refused"
+        return self.casework.on_clock_expired(session, case, limit, now)
 
     def send(self, session: Session, chat_id: int, text: Msg, dedupe_key: str, case_id: int | None) -> None:
         user = session.get(User, chat_id)
@@ -59,10 +66,11 @@ class OutboxHooks:
 
 
 class ReminderService:
-    def __init__(self, engine: Engine, policies: dict[str, Policy], calendar: WorkCalendar, settings: Settings) -> None:
+    def __init__(self, engine: Engine, policies: dict[str, Policy], calendar: WorkCalendar, settings: Settings,
+                 casework: OfficerFlow | None = None) -> None:
         self.engine = engine
         self.settings = settings
-        self.reminders = ReminderEngine(policies, calendar, OutboxHooks(settings),
+        self.reminders = ReminderEngine(policies, calendar, OutboxHooks(settings, casework),
                                         AlertPlan.parse(settings.officer_alerts))
         self.scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()

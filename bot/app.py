@@ -104,7 +104,7 @@ class TelegramBot:
             self.outbox_task = asyncio.get_running_loop().create_task(OutboxWorker(self.flow.engine).run(app.bot))
         # statutory reminders and officer alerts: a scan of the clocks table, woken by APScheduler
         self.reminders = ReminderService(self.flow.engine, self.flow.policies, self.flow.wizard.calendar,
-                                         self.settings)
+                                         self.settings, self.flow.casework)
         self.reminders.start()
 
     async def _post_stop(self, app: Application) -> None:

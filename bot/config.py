@@ -49,9 +49,13 @@ class Settings(BaseSettings):
         return value
 
     def now(self) -> dt.datetime:
+        """One clock for the whole process: NOW_OVERRIDE, else TODAY_OVERRIDE at the real time of day."""
         if self.now_override is not None:
             return self.now_override if self.now_override.tzinfo else self.now_override.replace(tzinfo=SHANGHAI)
-        return dt.datetime.now(dt.UTC)
+        real = dt.datetime.now(SHANGHAI)
+        if self.today_override is not None:
+            return dt.datetime.combine(self.today_override, real.time(), SHANGHAI)
+        return real
 
     def webhook_ready(self) -> bool:
         """A URL and a secret Telegram accepts (1-256 of A-Z a-z 0-9 _ -); without one, anyone who finds
@@ -59,4 +63,4 @@ class Settings(BaseSettings):
         return bool(self.webhook_url) and re.fullmatch(r"[A-Za-z0-9_-]{1,256}", self.webhook_secret) is not None
 
     def today(self) -> dt.date:
-        return self.today_override or self.now().astimezone(SHANGHAI).date()
+        return self.now().astimezone(SHANGHAI).date()

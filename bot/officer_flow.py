@@ -22,13 +22,13 @@ from bot.case_view import CaseViews
 from bot.config import Settings
 from bot.flow import Reply, View, Who
 from bot.i18n import gettext, normalise_language, render, t
-from dialogs.policy import Policy, ProcAction, ProcField
+from dialogs.policy import Policy, ProcAction, ProcField, TimeLimit
 from dialogs.procedure import Procedures, parse_value
 from dialogs.text import Msg
 from scheduler.calendar import WorkCalendar
 from storage import caserepo as cr
 from storage import repo
-from storage.casework import CaseDocument, Membership, PendingForm
+from storage.casework import CaseDocument, CaseEvent, Membership, PendingForm
 from storage.db import session_scope
 from storage.models import Case, Upload, User, utcnow
 
@@ -452,25 +452,51 @@ class OfficerFlow:
         if not result.ok:
             assert result.error is not None
             return self._refuse(s, who, lang, result.error, spec.id, case, acting, {"values": values}, edit=True)
-        case.state = result.state_after
-        s.add(case)
-        first = result.events[0] if result.events else None
-        now = self._now()
-        main = cr.add_event(s, case.id, who.user_id, acting, spec.id, result.state_before, result.state_after,
-                            {**values, **(first.details if first else {})}, event=first.event if first else None,
-                            at=now)
-        for extra in result.events[1:]:
-            cr.add_event(s, case.id, who.user_id, acting, spec.id, result.state_before, result.state_after,
-                         {**values, **extra.details}, event=extra.event, at=now)
-        for f in spec.fields:
-            if f.kind == "file" and isinstance(values.get(f.id), dict):
-                cr.add_document(s, case.id or 0, spec.id, who.user_id, values[f.id])
-        self._notify(s, case, spec, values, result.notify, main.id or 0)
+        main = self._record(s, case, spec, values, result, who.user_id, acting, self._now())
         if acting == "applicant":
             self._tell_staff(s, case, spec, main.id or 0)
         return self._open(s, who, lang, case, str(case.id), edit=True,
                           notice=t("off.form.done", lang, action=spec.label.get(lang),
                                    state=self.views.state_label(case, lang)))
+
+    def _record(self, s: Session, case: Case, spec: ProcAction, values: dict[str, Any], result: Any,
+                actor_id: int | None, actor_role: str, now: dt.datetime) -> CaseEvent:
+        """An applied action lands in one go: new state, audit rows with clock events, files, notifications."""
+        case.state = result.state_after
+        s.add(case)
+        first = result.events[0] if result.events else None
+        main = cr.add_event(s, case.id, actor_id, actor_role, spec.id, result.state_before, result.state_after,
+                            {**values, **(first.details if first else {})}, event=first.event if first else None,
+                            at=now)
+        for extra in result.events[1:]:
+            cr.add_event(s, case.id, actor_id, actor_role, spec.id, result.state_before, result.state_after,
+                         {**values, **extra.details}, event=extra.event, at=now)
+        for f in spec.fields:
+            if f.kind == "file" and isinstance(values.get(f.id), dict):
+                cr.add_document(s, case.id or 0, spec.id, actor_id or 0, values[f.id])
+        self._notify(s, case, spec, values, result.notify, main.id or 0)
+        return main
+
+    def on_clock_expired(self, s: Session, case: Case, limit: TimeLimit, now: dt.datetime) -> str:
+        """A clock with an expiry rule ran out: take the declared action as the system ("done"), or say an
+        officer must act first ("needs_officer", e.g. an objection was recorded), or "refused"."""
+        rule = limit.on_expiry
+        if rule is None or case.policy_key not in self.procedures.policies:
+            return "refused"
+        spec = self.procedures.procedure(case.policy_key).action(rule.action)
+        if spec is None:
+            return "refused"
+        case_file = self.views.case_file(s, case)
+        if any(r.action in rule.unless_recorded for r in case_file.history):
+            return "needs_officer"
+        values = dict(rule.values)
+        result = self.procedures.apply(case.policy_key, case_file, spec.id, spec.role, values,
+                                       cr.shanghai_date(now))
+        if not result.ok:
+            log.info("expiry of %s on case %s not applied: %s", limit.id, case.number, result.error)
+            return "refused"
+        self._record(s, case, spec, values, result, None, "system", now)
+        return "done"
 
     # -- notifications -------------------------------------------------------------------------------
     def _notify(self, s: Session, case: Case, spec: ProcAction, values: dict[str, Any], keys: list[str],

@@ -61,6 +61,17 @@ class ProjectField(_Strict):
         return self
 
 
+class ExpiryRule(_Strict):
+    """What happens by itself when a clock runs out (Zhejiang 三(五): the publicity ends after 7 days).
+
+    The action is taken by the system with the given values unless one of `unless_recorded` was
+    recorded on the case (an objection: then an officer must weigh it and the officers are alerted)."""
+
+    action: str
+    values: dict[str, str | int | bool] = {}
+    unless_recorded: list[str] = []
+
+
 class TimeLimit(_Strict):
     """A statutory clock: declared here so that no deadline is written into code."""
 
@@ -77,6 +88,7 @@ class TimeLimit(_Strict):
     pauses_on: list[str] = []
     resumes_on: list[str] = []
     set_per_case: bool = False
+    on_expiry: ExpiryRule | None = None
 
     @model_validator(mode="after")
     def _length_or_per_case(self) -> TimeLimit:
@@ -273,6 +285,15 @@ class Procedure(_Strict):
         if self.initial not in states:
             raise ValueError(f"procedure.initial names unknown state {self.initial!r}")
         actions = {a.id for a in self.actions}
+        for limit in time_limits:
+            rule = limit.on_expiry
+            if rule is None:
+                continue
+            if rule.action not in actions:
+                raise ValueError(f"time_limits.{limit.id}.on_expiry names unknown action {rule.action!r}")
+            for name in rule.unless_recorded:
+                if name not in actions:
+                    raise ValueError(f"time_limits.{limit.id}.on_expiry.unless_recorded names unknown action {name!r}")
         for a in self.actions:
             where = f"procedure.actions.{a.id}"
             targets = [a.to] if a.to else []

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from sqlmodel import Session, col, select
 
 from dialogs.answers import steps_for
-from dialogs.policy import Policy
+from dialogs.policy import Policy, TimeLimit
 from dialogs.text import Join, Msg, msg
 from scheduler.calendar import WorkCalendar
 from scheduler.clocks import Clock, ClockEvent, clock_for, clocks_for
@@ -47,6 +47,7 @@ class Hooks(Protocol):
     """What the engine needs from the bot: who the officers of a case are, and a way to queue a message."""
 
     def send(self, session: Session, chat_id: int, text: Msg, dedupe_key: str, case_id: int | None) -> None: ...
+    def clock_expired(self, session: Session, case: Case, limit: TimeLimit, now: dt.datetime) -> str: ...
     def staff_for(self, session: Session, case: Case) -> list[int]: ...
     def staff_of_policy(self, session: Session, policy_key: str) -> list[int]: ...
     def admins(self) -> list[int]: ...
@@ -278,6 +279,8 @@ class ReminderEngine:
         for row in session.exec(stmt).all():
             fired = _aware(row.fired_through)
             due_points = [p for p in self._points(row, now) if p.fire_at <= now and (fired is None or p.fire_at > fired)]
+            if due_points and self._expired(session, row, due_points, now, report):
+                continue
             if due_points:
                 latest = max(due_points, key=lambda p: p.fire_at)
                 late = now - latest.fire_at > LATE_AFTER
@@ -288,6 +291,34 @@ class ReminderEngine:
             row.fired_through = now
             row.next_fire_at = self._next_fire(row, now)
         session.flush()
+
+    def _expired(self, session: Session, row: ClockRow, due_points: list[Point], now: dt.datetime,
+                 report: TickReport) -> bool:
+        """A clock whose policy declares what happens when it runs out (Zhejiang's publicity): the first
+        time it is overdue, the system takes that action, or alerts the officers when one of them must."""
+        if row.scope != "case" or not any(p.name == "overdue" for p in due_points):
+            return False
+        limit = self.policies[row.policy_key].time_limit(row.limit_id)
+        case = session.get(Case, row.owner_id)
+        if limit.on_expiry is None or case is None:
+            return False
+        outcome = self.hooks.clock_expired(session, case, limit, now)
+        report.messages.append(f"expiry:{case.number}:{limit.id}:{outcome}")
+        if outcome == "done":
+            self.refresh_case(session, case, now)
+            row.fired_through = now
+            return True
+        if outcome == "needs_officer":
+            text = msg("rem.expiry_needs_officer", subject=case.number, policy=self.policies[row.policy_key].short_name,
+                       label=limit.label, clause=limit.clause, due=row.due_date.isoformat() if row.due_date else "—")
+            for chat_id in self._recipients(session, row):
+                self.hooks.send(session, chat_id, text, f"expiry:{case.id}:{limit.id}:{row.due_date}:{chat_id}",
+                                case.id)
+            row.fired_through = now
+            row.next_fire_at = self._next_fire(row, now)
+            report.fired += 1
+            return True
+        return False
 
     def _recipients(self, session: Session, row: ClockRow) -> list[int]:
         if row.audience == "applicant":

@@ -63,6 +63,8 @@ class CaseViews:
         if clock.status == "running" and clock.due is not None:
             key = "off.clock.overdue" if clock.overdue else "off.clock.running"
             return t(key, lang, label=label, due=clock.due.date.isoformat(), left=abs(clock.days_left or 0),
+                     unit=t("rem.unit_wd" if clock.working else "rem.unit_days", lang),
+                     provisional=t("rem.digest.provisional", lang) if clock.provisional else "",
                      clause=clock.limit.clause)
         if clock.status == "paused":
             return t("off.clock.paused", lang, label=label, clause=clock.limit.clause)

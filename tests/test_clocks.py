@@ -105,3 +105,20 @@ def test_due_command_refuses_unknowns_clearly():
     bad = subprocess.run([sys.executable, "-m", "scheduler", "due", "--policy", "dongguan", "--step", "nope",
                           "--from", "2026-02-12"], capture_output=True, text=True)
     assert bad.returncode == 2 and "filing" in bad.stderr
+
+
+def test_case_view_names_the_unit_and_marks_provisional_dates(tmp_path):
+    from bot.case_view import CaseViews
+    from bot.config import Settings
+    from dialogs.procedure import Procedures
+
+    views = CaseViews(POLICIES, Procedures(POLICIES), CAL, Settings(_env_file=None))
+    cal = WorkCalendar(tmp_path)  # no 2027 arrangement: provisional
+    into_2027 = clock_for(limit("yunnan", "acceptance"), [ev("application_filed", "2026-12-28")], cal,
+                          D(2026, 12, 29))
+    line = views.clock_line(into_2027, "zh")
+    assert into_2027.provisional and "暂定" in line and "个工作日" in line and "第六条(二)" in line
+    publicity = clock_for(limit("zhejiang", "publicity"), [ev("publicity_started", "2026-09-30")], CAL,
+                          D(2026, 10, 1))
+    line = views.clock_line(publicity, "en")
+    assert "6 days left" in line and "provisional" not in line

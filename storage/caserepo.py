@@ -141,9 +141,9 @@ def record_submission(session: Session, case: Case, policy: Policy, at: dt.datet
         except ValueError:
             day = None
         if day is not None:
-            at = dt.datetime.combine(day, dt.time(0, 0), SHANGHAI).astimezone(dt.UTC)
+            started_at = dt.datetime.combine(day, dt.time(0, 0), SHANGHAI).astimezone(dt.UTC)
             add_event(session, case.id, case.applicant_id, "applicant", "submit", None, case.state,
-                      {"origin": origin.id, "start_date": start}, event="procedure_started", at=at)
+                      {"origin": origin.id, "start_date": start}, event="procedure_started", at=started_at)
     add_event(session, case.id, case.applicant_id, "applicant", "submit", None, case.state,
               {"number": case.number}, event="application_filed", at=at)
 

@@ -187,3 +187,19 @@ def test_officer_alert_points_are_configurable():
     assert points[0].fire_at.date() == dt.date(2026, 11, 9)
     with pytest.raises(ValueError, match="soon"):
         AlertPlan.parse("half,soon")
+
+
+def test_submission_dates_the_filing_at_submission_and_the_start_at_the_start_date(world):
+    """The filing clock stops, and the acceptance clock starts, on the day the application was filed."""
+    from storage.casework import CaseEvent
+
+    with Session(world[0], expire_on_commit=False) as s:
+        case = Case(number="DG-2026-0099", draft_id=1, applicant_id=APPLICANT, policy_key="dongguan",
+                    policy_version=1, answers={"origin": "authority", "start_date": "2026-11-02", "project": {}})
+        s.add(case)
+        s.flush()
+        caserepo.record_submission(s, case, POLICIES["dongguan"], at=at("2026-11-10T15:00").astimezone(dt.UTC))
+        s.commit()
+        events = {e.event: e.at for e in s.exec(select(CaseEvent).where(CaseEvent.case_id == case.id))}
+    assert events["procedure_started"].astimezone(SHANGHAI).date() == dt.date(2026, 11, 2)
+    assert events["application_filed"].astimezone(SHANGHAI).date() == dt.date(2026, 11, 10)

@@ -258,6 +258,26 @@ class ProcAction(_Strict):
         return next((f for f in self.fields if f.id == field_id), None)
 
 
+class Nudge(_Strict):
+    """Something the applicant owes with no statutory period (requested material, the failure report):
+    reminded `first_after_days` after it is asked for, then every `every_days`, until they do it."""
+
+    id: str = Field(pattern=r"^[a-z_]+$")
+    label: LText
+    clause: str
+    after_action: str | None = None
+    in_state: str | None = None
+    until_action: str
+    first_after_days: int = Field(default=3, ge=1)
+    every_days: int = Field(default=7, ge=1)
+
+    @model_validator(mode="after")
+    def _one_start(self) -> Nudge:
+        if (self.after_action is None) == (self.in_state is None):
+            raise ValueError(f"nudge {self.id!r}: give exactly one of after_action or in_state")
+        return self
+
+
 class Procedure(_Strict):
     """The deciding body's procedure as data: dialogs/procedure.py builds one machine from it."""
 
@@ -267,6 +287,7 @@ class Procedure(_Strict):
     actions: list[ProcAction] = Field(min_length=1)
     panel_min: int | None = Field(default=None, ge=1)
     panel_kinds: list[str] = []
+    nudges: list[Nudge] = []
 
     def state(self, state_id: str) -> ProcState | None:
         return next((s for s in self.states if s.id == state_id), None)
@@ -285,6 +306,12 @@ class Procedure(_Strict):
         if self.initial not in states:
             raise ValueError(f"procedure.initial names unknown state {self.initial!r}")
         actions = {a.id for a in self.actions}
+        for nudge in self.nudges:
+            for name in (nudge.after_action, nudge.until_action):
+                if name is not None and name not in actions:
+                    raise ValueError(f"procedure.nudges.{nudge.id} names unknown action {name!r}")
+            if nudge.in_state is not None and nudge.in_state not in states:
+                raise ValueError(f"procedure.nudges.{nudge.id} names unknown state {nudge.in_state!r}")
         for limit in time_limits:
             rule = limit.on_expiry
             if rule is None:

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from sqlmodel import Session, col, select
 
 from dialogs.answers import steps_for
-from dialogs.policy import Policy, TimeLimit
+from dialogs.policy import Nudge, Policy, TimeLimit
 from dialogs.text import Join, Msg, msg
 from scheduler.calendar import WorkCalendar
 from scheduler.clocks import Clock, ClockEvent, clock_for, clocks_for
@@ -28,6 +28,7 @@ from scheduler.points import (
     AlertPlan,
     Point,
     applicant_points,
+    at_nine,
     next_working_nine,
     officer_points,
 )
@@ -177,18 +178,52 @@ class ReminderEngine:
         policy = self.policies.get(case.policy_key)
         if policy is None:
             return
-        events = [ClockEvent(e.event, local_date(e.at), dict(e.details or {}))
-                  for e in session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id,
-                                                                col(CaseEvent.event).is_not(None),
-                                                                col(CaseEvent.refused).is_(False))
-                                        .order_by(col(CaseEvent.id)))
-                  if e.event]
+        rows = list(session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                         col(CaseEvent.refused).is_(False))
+                                 .order_by(col(CaseEvent.id))))
+        events = [ClockEvent(e.event, local_date(e.at), dict(e.details or {})) for e in rows if e.event]
+        self._refresh_nudges(session, case, policy, rows, now)
         for clock in clocks_for(policy, events, self.calendar, local_date(now)):
             if clock.status == "not_started":
                 continue
             audience = "applicant" if clock.limit.party == "applicant" else "officer"
             self._upsert(session, "case", case.id or 0, clock, audience,
                          case.applicant_id if audience == "applicant" else None, policy.key, now)
+
+    def _refresh_nudges(self, session: Session, case: Case, policy: Policy, rows: list[CaseEvent],
+                        now: dt.datetime) -> None:
+        """What the applicant owes (requested material, the report) runs as a clock without a due date."""
+        for nudge in policy.procedure.nudges if policy.procedure else []:
+            start: dt.datetime | None = None
+            if nudge.after_action is not None:
+                asked = [e for e in rows if e.action == nudge.after_action]
+                if asked and not any(e.action == nudge.until_action and (e.id or 0) > (asked[-1].id or 0)
+                                     for e in rows):
+                    start = asked[-1].at
+            elif case.state == nudge.in_state:
+                entered = [e for e in rows if e.state_after == nudge.in_state and e.state_before != nudge.in_state]
+                start = entered[-1].at if entered else None
+            limit_id = f"_nudge:{nudge.id}"
+            row = self._row(session, "case", case.id or 0, limit_id)
+            if start is None:
+                if row is not None:
+                    row.status, row.next_fire_at = "stopped", None
+                continue
+            if row is None:
+                row = ClockRow(scope="case", owner_id=case.id or 0, limit_id=limit_id, audience="applicant",
+                               policy_key=policy.key, working=False, status="running")
+                session.add(row)
+            row.recipient_id = case.applicant_id
+            row.status, row.started_on, row.due_date, row.provisional = "running", local_date(start), None, False
+            row.updated_at = utcnow()
+            row.next_fire_at = self._next_fire(row, now)
+
+    def _nudge(self, row: ClockRow) -> Nudge | None:
+        policy = self.policies.get(row.policy_key)
+        nudge_id = row.limit_id.removeprefix("_nudge:")
+        if policy is None or policy.procedure is None:
+            return None
+        return next((n for n in policy.procedure.nudges if n.id == nudge_id), None)
 
     def refresh_draft(self, session: Session, draft: Draft, now: dt.datetime) -> None:
         policy = self.policies.get(draft.policy_key or "")
@@ -257,6 +292,18 @@ class ReminderEngine:
         if row.limit_id == "_silence":
             fire = row.next_fire_at
             return [Point("silence", _aware(fire) or now, False, 0)] if fire else []
+        if row.limit_id.startswith("_nudge:"):
+            nudge = self._nudge(row)
+            if nudge is None or row.status != "running" or row.started_on is None:
+                return []
+            points = []
+            day = row.started_on + dt.timedelta(days=nudge.first_after_days)
+            horizon = local_date(now) + dt.timedelta(days=nudge.every_days + 1)
+            while day <= horizon:
+                points.append(Point(f"nudge_{day.isoformat()}", next_working_nine(self.calendar, at_nine(day)),
+                                    False, 0))
+                day += dt.timedelta(days=nudge.every_days)
+            return points
         if row.status != "running" or row.due_date is None or row.started_on is None:
             return []
         if row.audience == "applicant":
@@ -337,6 +384,13 @@ class ReminderEngine:
             text = msg("rem.silence", draft=draft.id, step=msg(f"step.{draft.state}"), n=step_no, total=len(steps),
                        policy=policy.short_name if policy else msg("bot.drafts.no_policy"))
             key = f"silence:{draft.id}:{row.started_on}:{point.fire_at.isoformat()}"
+        elif row.limit_id.startswith("_nudge:"):
+            nudge, case = self._nudge(row), session.get(Case, row.owner_id)
+            if nudge is None or case is None or policy is None:
+                return
+            text = msg("rem.nudge", subject=case.number, policy=policy.short_name, label=nudge.label,
+                       clause=nudge.clause, since=(row.started_on or local_date(point.fire_at)).isoformat())
+            key = f"nudge:{case.id}:{nudge.id}:{row.started_on}:{point.name}"
         else:
             assert policy is not None
             limit = policy.time_limit(row.limit_id)

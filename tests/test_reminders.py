@@ -203,3 +203,36 @@ def test_submission_dates_the_filing_at_submission_and_the_start_at_the_start_da
         events = {e.event: e.at for e in s.exec(select(CaseEvent).where(CaseEvent.case_id == case.id))}
     assert events["procedure_started"].astimezone(SHANGHAI).date() == dt.date(2026, 11, 2)
     assert events["application_filed"].astimezone(SHANGHAI).date() == dt.date(2026, 11, 10)
+
+
+def test_requested_material_is_nudged_3_days_later_then_weekly_until_it_arrives(world):
+    case = submitted_case(world, "2026-11-02T10:00")
+    with Session(world[0]) as s:
+        caserepo.add_event(s, case.id, OFFICER, "officer", "more_material", "received", "received",
+                           {"what": "经费审计报告"}, at=at("2026-11-03T10:00").astimezone(dt.UTC))
+        s.commit()
+    assert tick(world, "2026-11-05T09:00", "nudge:") == []
+    [first] = tick(world, "2026-11-06T09:00", "nudge:")  # 3 days after the request
+    assert first.chat_id == APPLICANT and "补充材料" in first.text and "2026-11-03" in first.text
+    assert "4(2)2" in first.text
+    assert tick(world, "2026-11-12T09:00", "nudge:") == []
+    [weekly] = tick(world, "2026-11-13T09:00", "nudge:")
+    assert weekly.id != first.id
+    with Session(world[0]) as s:
+        caserepo.add_event(s, case.id, APPLICANT, "applicant", "add_material", "received", "received",
+                           {"file": {"file_id": "F"}}, at=at("2026-11-14T10:00").astimezone(dt.UTC))
+        s.commit()
+    assert tick(world, "2026-11-20T09:00", "nudge:") == []
+
+
+def test_the_failure_report_is_nudged_while_it_is_due(world):
+    with Session(world[0], expire_on_commit=False) as s:
+        case = Case(number="YN-2026-0001", draft_id=1, applicant_id=APPLICANT, policy_key="yunnan",
+                    policy_version=1, answers={"project": {}}, state="report_due")
+        s.add(case)
+        s.flush()
+        caserepo.add_event(s, case.id, OFFICER, "officer", "feedback", "decided", "report_due",
+                           event="feedback_sent", at=at("2026-11-02T10:00").astimezone(dt.UTC))
+        s.commit()
+    [nudge] = tick(world, "2026-11-05T09:00", "nudge:")
+    assert "失败原因分析书面报告" in nudge.text and "第十一条" in nudge.text

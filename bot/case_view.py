@@ -132,6 +132,8 @@ class CaseViews:
             if action.role != "applicant" and "applicant" in roles:
                 continue  # nobody acts on their own case
             buttons.append([(action.label.get(lang), f"c:a:{case.id}:{case.state}:{action.id}")])
+        # the case's clocks as a picture and as calendar entries, for officers and the applicant alike
+        buttons.append([(t("doc.btn.timeline", lang), f"f:t:{case.id}"), (t("doc.btn.ics", lang), f"f:i:{case.id}")])
         buttons.append([(t("off.btn.queue", lang), "c:q")] if staff else [(t("off.btn.status", lang), "c:st")])
         text = "\n\n".join(lines)
         if len(text) > TELEGRAM_TEXT_LIMIT:

@@ -212,6 +212,10 @@ class Flow:
             return self._wizard_press(who, rest, update_id)
         if kind == "c" and self.casework is not None:
             return self.casework.press(who, data, update_id)
+        if kind == "f" and self.documents is not None and rest[:2] in ("t:", "i:"):
+            # the case's timeline picture or calendar file; access is checked as for /timeline N and /ics N
+            make = self.documents.timeline if rest[0] == "t" else self.documents.ics
+            return make(who, [rest[2:]], update_id)
         return self._refuse(who, update_id, msg("err.unknown_action"))
 
     def _refuse(self, who: Who, update_id: int | None, text: Text) -> Reply:

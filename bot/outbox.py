@@ -16,10 +16,11 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+from bot.i18n import normalise_language, t
 from storage import caserepo as cr
 from storage.casework import Outbox
 from storage.db import session_scope
-from storage.models import User, utcnow
+from storage.models import Case, User, utcnow
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = dt.timedelta(minutes=10)
@@ -114,3 +115,20 @@ class OutboxWorker:
             user = s.get(User, chat_id)
             if user is not None:
                 user.blocked_bot = True
+            if row is not None and row.case_id is not None:
+                self._tell_staff_blocked(s, row, chat_id)
+
+    @staticmethod
+    def _tell_staff_blocked(s: Any, row: Outbox, chat_id: int) -> None:
+        """The applicant blocked the bot: their case's officers must reach them another way."""
+        case = s.get(Case, row.case_id)
+        if case is None or case.applicant_id != chat_id:
+            return
+        for member in cr.members_for_case(s, case, {"officer", "unit_reviewer", "determination_group"}):
+            if member.user_id == chat_id:
+                continue
+            staff = s.get(User, member.user_id)
+            lang = normalise_language(staff.language if staff and staff.language else None)
+            text = t("off.note.applicant_blocked", lang, number=case.number, message=row.text[:300])
+            cr.enqueue(s, member.user_id, "off.note.applicant_blocked", {"number": case.number}, text,
+                       f"blocked:{row.id}:{member.user_id}", case.id)

@@ -121,3 +121,24 @@ def test_the_same_notification_is_queued_once(engine):
 def test_backoff_grows_and_is_capped():
     assert backoff(1) < backoff(2) < backoff(3)
     assert backoff(50) == dt.timedelta(minutes=10)
+
+
+async def test_the_officer_is_told_when_the_applicant_blocked_the_bot(engine):
+    from storage.casework import Membership
+    from storage.models import Case
+
+    with session_scope(engine) as s:
+        s.add(User(id=7, first_name="申请人"))
+        s.add(User(id=8, first_name="经办", language="en"))
+        s.add(Membership(user_id=8, role="officer", policy_key="dongguan"))
+        case = Case(number="DG-2026-0042", draft_id=1, applicant_id=7, policy_key="dongguan", policy_version=1,
+                    answers={"project": {}})
+        s.add(case)
+        s.flush()
+        cr.enqueue(s, 7, "note.accepted", {}, "您的申请已受理", "k-accepted", case.id)
+    await OutboxWorker(engine).deliver_due(FakeBot([Forbidden("Forbidden: bot was blocked by the user")]))
+    with Session(engine) as s:
+        rows = {r.chat_id: r for r in s.exec(select(Outbox))}
+    assert rows[7].status == "blocked"
+    assert rows[8].status == "pending" and "DG-2026-0042" in rows[8].text and "blocked this bot" in rows[8].text
+    assert "您的申请已受理" in rows[8].text

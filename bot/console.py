@@ -24,7 +24,17 @@ def _show(view: View, out: TextIO) -> list[str]:
     return actions
 
 
-def run_console(runtime: Runtime, user_id: int, inp: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+def _save_files(reply: Reply, folder: Path, lang: str, out: TextIO) -> None:
+    """Documents and pictures the bot would send (the 申请书, a timeline, an .ics) land in a folder."""
+    for file in getattr(reply, "files", []):
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / Path(file.name).name
+        path.write_bytes(file.content)
+        print(t("console.file_saved", lang, path=path), file=out)
+
+
+def run_console(runtime: Runtime, user_id: int, inp: TextIO = sys.stdin, out: TextIO = sys.stdout,
+                files_dir: Path | None = None) -> int:
     flow = runtime.flow
     who = Who(user_id, "console", None, runtime.settings.default_language)
     lang = flow.language_of(who)
@@ -55,6 +65,9 @@ def run_console(runtime: Runtime, user_id: int, inp: TextIO = sys.stdin, out: Te
             reply = flow.drafts(who)
         elif line == "/language":
             reply = flow.set_language(who, None)
+        elif line.split()[0] in ("/timeline", "/ics") and flow.documents is not None:
+            make = flow.documents.timeline if line.startswith("/timeline") else flow.documents.ics
+            reply = make(who, line.split()[1:])
         elif line in ("/start", "/help"):
             reply = flow.start(who) if line == "/start" else flow.help(who)
         else:
@@ -63,4 +76,5 @@ def run_console(runtime: Runtime, user_id: int, inp: TextIO = sys.stdin, out: Te
             print("⚠ " + reply.toast, file=out)
         if reply.view is not None:
             actions = _show(reply.view, out)
+        _save_files(reply, files_dir or Path("data") / "console-files", lang, out)
     return 0

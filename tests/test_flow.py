@@ -121,3 +121,13 @@ def test_console_runs_the_same_dialogs(runtime, tmp_path):
     with Session(runtime.engine) as s:
         draft = s.exec(select(Draft).where(Draft.user_id == 77)).one()
         assert draft.policy_key == "shanwei" and draft.state == "project"
+
+
+def test_console_saves_the_documents_it_would_send(runtime, tmp_path):
+    flow, who = runtime.flow, Who(78, "console")
+    play(flow, who, flow.new_draft(who).view, happy_path(runtime.policies["dongguan"]))
+    out = io.StringIO()
+    run_console(runtime, 78, io.StringIO("/ics\n/timeline\n/quit"), out, files_dir=tmp_path / "files")
+    saved = sorted(p.name for p in (tmp_path / "files").iterdir())
+    assert [n for n in saved if n.endswith(".png")] and [n for n in saved if n.endswith(".ics")], out.getvalue()
+    assert "已保存文件" in out.getvalue()

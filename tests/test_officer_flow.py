@@ -25,8 +25,8 @@ TODAY = dt.date(2026, 11, 20)
 
 
 @pytest.fixture()
-def runtime(tmp_path):
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/t.db", today_override=TODAY, admin_ids=[900],
+def runtime(database_url):
+    settings = Settings(database_url=database_url, today_override=TODAY, admin_ids=[900],
                         _env_file=None)
     return build_runtime(settings)
 

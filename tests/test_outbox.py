@@ -31,8 +31,8 @@ class FakeBot:
 
 
 @pytest.fixture()
-def engine(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path}/o.db")
+def engine(database_url):
+    engine = make_engine(database_url)
     create_schema(engine)
     return engine
 

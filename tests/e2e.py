@@ -21,8 +21,10 @@ TOKEN = "4242:TEST-TOKEN"
 class BotProcess:
     """The bot as users get it: its own process, so it can be killed with SIGKILL and started again."""
 
-    def __init__(self, server: BotApiServer, database_url: str, workdir: Path, **env: str) -> None:
+    def __init__(self, server: BotApiServer, database_url: str, workdir: Path, module: str = "bot",
+                 **env: str) -> None:
         self.server = server
+        self.module = module  # bench.echo_bot runs the benchmark's baseline bot the same way
         self.database_url = database_url
         self.workdir = workdir
         self.extra_env = env
@@ -42,7 +44,7 @@ class BotProcess:
         self.starts += 1
         log = open(self.workdir / f"bot-{self.starts}.log", "wb")  # noqa: SIM115 - lives as long as the process
         before = len(self.server.calls("getUpdates"))
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=self.workdir, env=self.env(),
+        self.proc = subprocess.Popen([sys.executable, "-m", self.module], cwd=self.workdir, env=self.env(),
                                      stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while len(self.server.calls("getUpdates")) <= before:

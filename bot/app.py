@@ -14,15 +14,16 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -34,6 +35,7 @@ from bot.flow import Flow, Reply, Who
 from bot.i18n import t
 from bot.officer_flow import CaseReply
 from bot.outbox import OutboxWorker
+from bot.resilience import RetryingRateLimiter, record_blocked
 from dialogs.wizard import UploadInfo
 
 log = logging.getLogger(__name__)
@@ -68,8 +70,9 @@ class TelegramBot:
                    .base_url(self.settings.bot_api_base_url).base_file_url(self.settings.bot_api_file_url)
                    .post_init(self._post_init).post_stop(self._post_stop))
         if self.settings.rate_limiter:
-            builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+            builder = builder.rate_limiter(RetryingRateLimiter(max_retries=3))
         app = builder.build()
+        app.add_handler(TypeHandler(Update, self.only_private_users), group=-1)
         app.add_handler(CommandHandler("start", self.on_start))
         app.add_handler(CommandHandler("new", self.on_new))
         app.add_handler(CommandHandler("drafts", self.on_drafts))
@@ -130,6 +133,18 @@ class TelegramBot:
             log.exception("could not set the command menu of chat %s", chat_id)
 
     # -- handlers -------------------------------------------------------------------------------
+    async def only_private_users(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Runs before every handler: the assistant talks to people in private chats only. A channel post,
+        a group message or an update with no user would otherwise reach handlers that need a user; a
+        user blocking the bot (my_chat_member → kicked) is recorded instead."""
+        member = update.my_chat_member
+        if member is not None and member.new_chat_member.status == "kicked" and update.effective_user:
+            record_blocked(self.flow.engine, update.effective_user.id)
+            raise ApplicationHandlerStop
+        chat = update.effective_chat
+        if update.effective_user is None or (chat is not None and chat.type != "private"):
+            raise ApplicationHandlerStop
+
     async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         payload = context.args[0] if context.args else None
         await self.deliver(update, context, self.flow.start(_who(update), update.update_id, payload))
@@ -209,6 +224,10 @@ class TelegramBot:
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Whatever broke, the user hears it in their language and nothing saved is touched: every
         flow call is one transaction, so a failure rolls back as a whole."""
+        if isinstance(context.error, Forbidden) and isinstance(update, Update) and update.effective_user:
+            log.info("user %s blocked the bot: %s", update.effective_user.id, context.error)
+            record_blocked(self.flow.engine, update.effective_user.id)
+            return  # telling them about it would be refused the same way
         log.error("update failed", exc_info=context.error)
         if not isinstance(update, Update) or update.effective_user is None or update.effective_chat is None:
             return
@@ -228,7 +247,10 @@ class TelegramBot:
     async def deliver(self, update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
         query = update.callback_query
         if query is not None:
-            await query.answer(reply.toast, show_alert=reply.alert if reply.toast else False)
+            try:
+                await query.answer(reply.toast, show_alert=reply.alert if reply.toast else False)
+            except BadRequest as exc:  # "query is too old" after a restart with a backlog: show the screen anyway
+                log.info("could not answer callback query %s: %s", query.id, exc)
         chat = update.effective_chat
         if isinstance(reply, CaseReply) and not reply.duplicate and chat is not None:
             if reply.document:
@@ -248,10 +270,14 @@ class TelegramBot:
         if reply.edit and query is not None and query.message is not None:
             try:
                 shown = await query.edit_message_text(reply.view.text, reply_markup=markup)
+                message_id = query.message.message_id
             except BadRequest as exc:
-                if "not modified" not in str(exc).lower():
-                    raise
-            message_id = query.message.message_id
+                if "not modified" in str(exc).lower():
+                    message_id = query.message.message_id
+                else:  # deleted, too old to edit, or not ours: show the screen as a new message
+                    log.info("could not edit message %s (%s); sending anew", query.message.message_id, exc)
+                    shown = await context.bot.send_message(chat.id, reply.view.text, reply_markup=markup)
+                    message_id = shown.message_id
         else:
             if reply.strip_message_id:
                 try:
@@ -260,7 +286,7 @@ class TelegramBot:
                     pass  # already without buttons, or deleted by the user
             shown = await context.bot.send_message(chat.id, reply.view.text, reply_markup=markup)
             message_id = shown.message_id
-        if reply.draft_id is not None:
+        if reply.draft_id is not None and message_id != reply.shown_message_id:
             self.flow.remember_message(reply.draft_id, message_id)
         await self._send_files(context, chat.id, getattr(reply, "files", []))
 

@@ -35,6 +35,12 @@ log = logging.getLogger(__name__)
 TELEGRAM_TEXT_LIMIT = 4096
 
 
+def _small_id(text: str) -> bool:
+    """Callback data is client-supplied: "²".isdigit() holds but int() refuses it, and a 40-digit id
+    overflows the database's integer; both are refused before they reach a query."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 @dataclass(frozen=True)
 class Who:
     user_id: int
@@ -61,6 +67,8 @@ class Reply:
     draft_id: int | None = None
     strip_message_id: int | None = None
     duplicate: bool = False
+    # The message the draft is already recorded on: editing that one needs no second transaction.
+    shown_message_id: int | None = None
 
 
 class Flow:
@@ -92,8 +100,11 @@ class Flow:
         return f"{prefix}:{action}"
 
     def _view_of(self, session: object, draft: Draft, lang: str, notice: Text | None = None,
-                 error: Text | None = None) -> View:
-        screen = self.screens.build(self._draft_view(session, draft), notice=notice, error=error)
+                 error: Text | None = None, uploads: list[UploadInfo] | None = None) -> View:
+        # `uploads` from the action's own DraftView saves querying them a second time per update
+        draft_view = (self._draft_view(session, draft) if uploads is None
+                      else DraftView(draft.state, copy.deepcopy(draft.answers), list(uploads)))
+        screen = self.screens.build(draft_view, notice=notice, error=error)
         return self._render(screen, lang, f"w:{draft.id}:{draft.revision}")
 
     def _draft_view(self, session: object, draft: Draft) -> DraftView:
@@ -226,7 +237,7 @@ class Flow:
             return Reply(toast=render(text, self._lang(user, who)), alert=True)
 
     def _owned_draft(self, session: object, who: Who, draft_id_text: str) -> Draft | Text:
-        if not draft_id_text.isdigit():
+        if not _small_id(draft_id_text):
             return msg("err.unknown_action")
         draft = session.get(Draft, int(draft_id_text))  # type: ignore[attr-defined]
         if draft is None or draft.status == "deleted":
@@ -280,7 +291,7 @@ class Flow:
                 return Reply(toast=render(draft, lang), alert=True)
             if draft.status == "submitted":
                 return Reply(toast=t("err.already_submitted", lang), alert=True)
-            if not revision.isdigit() or int(revision) != draft.revision:
+            if not _small_id(revision) or int(revision) != draft.revision:
                 return Reply(toast=t("err.stale_button", lang), alert=True)
             self._fit_policy(draft)
             user.current_draft_id = draft.id
@@ -292,8 +303,9 @@ class Flow:
                 return Reply(view=View(render(outcome.notice or msg("wiz.cancelled"), lang), buttons), edit=True)
             if outcome.changed:
                 self._save(s, draft, view, user)
-            reply = Reply(view=self._view_of(s, draft, lang, notice=outcome.notice, error=outcome.error),
-                          edit=True, draft_id=draft.id)
+            reply = Reply(view=self._view_of(s, draft, lang, notice=outcome.notice, error=outcome.error,
+                                             uploads=view.uploads),
+                          edit=True, draft_id=draft.id, shown_message_id=draft.message_id)
             if outcome.error is not None:
                 reply.toast = render(outcome.error, lang)
             if outcome.submitted and self.documents is not None:
@@ -357,5 +369,6 @@ class Flow:
                     s.flush()
                 self._save(s, draft, view, user)
             old_message = draft.message_id
-            return Reply(view=self._view_of(s, draft, lang, notice=outcome.notice, error=outcome.error),
+            return Reply(view=self._view_of(s, draft, lang, notice=outcome.notice, error=outcome.error,
+                                            uploads=view.uploads),
                          draft_id=draft.id, strip_message_id=old_message)

@@ -17,6 +17,8 @@ def get_or_create_user(session: Session, user_id: int, first_name: str = "", use
         session.flush()
     elif first_name and user.first_name != first_name:
         user.first_name = first_name
+    if user.blocked_bot:  # whoever sends us an update has unblocked the bot
+        user.blocked_bot = False
     return user
 
 

@@ -43,10 +43,15 @@ def _retry_after_seconds(exc: RetryAfter) -> float:
 
 
 class OutboxWorker:
-    def __init__(self, engine: Engine, poll_interval: float = 1.0, batch: int = 20) -> None:
+    def __init__(self, engine: Engine, poll_interval: float = 1.0, batch: int = 20,
+                 messages_per_second: float = 30.0) -> None:
         self.engine = engine
         self.poll_interval = poll_interval
         self.batch = batch
+        # PTB's limiter lets a burst of 30 through on top of 30/s; Telegram counts per second, so a fan-out of
+        # reminders is paced evenly here instead: never more than `messages_per_second` within any second.
+        self.spacing = 1.0 / messages_per_second
+        self._last_send = 0.0
 
     async def run(self, bot: SendsMessages) -> None:
         """Forever: deliver what is due, then wait a little when nothing was."""
@@ -67,6 +72,10 @@ class OutboxWorker:
             due = [(r.id, r.chat_id, r.text) for r in cr.due_messages(s, utcnow(), self.batch)]
         delivered = 0
         for row_id, chat_id, text in due:
+            wait = self._last_send + self.spacing - asyncio.get_running_loop().time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_send = asyncio.get_running_loop().time()
             try:
                 message = await bot.send_message(chat_id, text)
             except RetryAfter as exc:

@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     from telegram import Update
 
     from bot.app import TelegramBot
+    from bot.polling import run_polling
 
     runtime = build_runtime(settings)
     app = TelegramBot(runtime.flow, settings).build()
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                         webhook_url=settings.webhook_url, secret_token=settings.webhook_secret,
                         allowed_updates=Update.ALL_TYPES)
         return 0
-    app.run_polling(allowed_updates=Update.ALL_TYPES, timeout=settings.poll_timeout, poll_interval=0.0)
+    run_polling(app, settings.poll_timeout)
     return 0
 
 

@@ -37,7 +37,7 @@ def backoff(attempts: int) -> dt.timedelta:
     return min(dt.timedelta(seconds=seconds), MAX_BACKOFF)
 
 
-def _retry_after_seconds(exc: RetryAfter) -> float:
+def retry_after_seconds(exc: RetryAfter) -> float:
     value = exc.retry_after
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
@@ -79,7 +79,7 @@ class OutboxWorker:
             try:
                 message = await bot.send_message(chat_id, text)
             except RetryAfter as exc:
-                self._retry(row_id, f"RetryAfter {exc}", dt.timedelta(seconds=_retry_after_seconds(exc)))
+                self._retry(row_id, f"RetryAfter {exc}", dt.timedelta(seconds=retry_after_seconds(exc)))
                 break  # the whole bot is throttled, not just this chat
             except Forbidden as exc:
                 self._blocked(row_id, chat_id, str(exc))

@@ -279,16 +279,29 @@ class TelegramBot:
                     shown = await context.bot.send_message(chat.id, reply.view.text, reply_markup=markup)
                     message_id = shown.message_id
         else:
-            if reply.strip_message_id:
-                try:
-                    await context.bot.edit_message_reply_markup(chat.id, reply.strip_message_id, reply_markup=None)
-                except BadRequest:
-                    pass  # already without buttons, or deleted by the user
-            shown = await context.bot.send_message(chat.id, reply.view.text, reply_markup=markup)
-            message_id = shown.message_id
+            message_id = await self._edit_screen(context, chat.id, reply.screen_message_id, reply.view.text, markup)
+            if message_id is None:
+                shown = await context.bot.send_message(chat.id, reply.view.text, reply_markup=markup)
+                message_id = shown.message_id
         if reply.draft_id is not None and message_id != reply.shown_message_id:
             self.flow.remember_message(reply.draft_id, message_id)
         await self._send_files(context, chat.id, getattr(reply, "files", []))
+
+    @staticmethod
+    async def _edit_screen(context: ContextTypes.DEFAULT_TYPE, chat_id: int, message_id: int | None, text: str,
+                           markup: InlineKeyboardMarkup | None) -> int | None:
+        """A typed answer updates the draft's screen in place (one message per draft, not one per answer);
+        None when there is no such screen or it can no longer be edited, and a new one must be sent."""
+        if message_id is None:
+            return None
+        try:
+            await context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return message_id
+            log.info("could not edit screen %s (%s); sending anew", message_id, exc)
+            return None
+        return message_id
 
     @staticmethod
     async def _send_files(context: ContextTypes.DEFAULT_TYPE, chat_id: int, files: list[OutFile]) -> None:

@@ -65,7 +65,8 @@ class Reply:
     toast: str | None = None
     alert: bool = False
     draft_id: int | None = None
-    strip_message_id: int | None = None
+    # The draft's screen message: a typed answer edits it in place rather than sending a new screen.
+    screen_message_id: int | None = None
     duplicate: bool = False
     # The message the draft is already recorded on: editing that one needs no second transaction.
     shown_message_id: int | None = None
@@ -371,4 +372,4 @@ class Flow:
             old_message = draft.message_id
             return Reply(view=self._view_of(s, draft, lang, notice=outcome.notice, error=outcome.error,
                                             uploads=view.uploads),
-                         draft_id=draft.id, strip_message_id=old_message)
+                         draft_id=draft.id, screen_message_id=old_message)

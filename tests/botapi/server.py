@@ -975,7 +975,7 @@ class BotApiServer:
     def _target(self, params: dict[str, Any], missing: str) -> tuple[_Chat, _Msg]:
         if params.get("inline_message_id"):
             raise _bad(missing)
-        chat = self._chat(params)
+        chat = self._chat(params, sending=True)  # Telegram refuses edits into a blocked chat too (403)
         if params.get("message_id") in (None, ""):
             raise _bad("message identifier is not specified")
         msg = chat.messages.get(_as_int(params["message_id"], "message_id"))

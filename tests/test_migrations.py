@@ -45,3 +45,4 @@ def test_a_database_from_a_newer_version_is_refused_by_the_bot(database_url, tmp
                          timeout=60)
     assert out.returncode == 2
     assert "ffff_future" in out.stderr and "数据库结构" in out.stderr and "Traceback" not in out.stderr
+

@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.alerts import OutboxHooks
 from bot.config import Settings
 from scheduler.calendar import WorkCalendar
 from scheduler.reminders import ReminderEngine
 from storage import caserepo
-from storage.casework import Membership
+from storage.casework import Membership, Outbox
 from storage.db import create_schema, make_engine
 from storage.models import Case, User
 from tests.test_reminders import ADMIN, APPLICANT, OFFICER, POLICIES, at, submitted_case, tick
@@ -56,6 +56,7 @@ def test_civil_code_203_note_in_the_officers_alert(world):
     assert sent and all(o.chat_id == OFFICER for o in sent)
     text = sent[-1].text
     assert "2026-10-08" in text and "2026-10-07" in text and "Civil Code Art. 203" in text
+    assert "calendar days left" in text and "working days left" not in text  # the clock's own unit
 
 
 def test_working_day_alerts_carry_no_roll_note(world):
@@ -63,3 +64,22 @@ def test_working_day_alerts_carry_no_roll_note(world):
     tick(world, "2026-11-02T11:00")
     [two] = tick(world, "2026-11-12T09:00")
     assert "2 working days left" in two.text and "203" not in two.text
+
+
+def test_a_year_loaded_before_a_restart_moves_provisional_dates_and_tells_the_applicant(world):
+    # Yunnan filing, 20 working days from 2026-12-15: 2027-01-13 provisional (元旦 already counted).
+    from tests.test_reminders import authority_draft
+
+    authority_draft(world, "2026-12-15", policy="yunnan", updated="2026-12-15T10:00")
+    tick(world, "2026-12-16T10:00")
+    (world[3] / "2027.yaml").write_text(
+        "year: 2027\nsource: fictitious test arrangement\nholidays:\n  - 2027-01-01..2027-01-05\n"
+        "makeup_workdays: []\n", encoding="utf-8")
+    # a new process: it reads the holiday files when it starts; the scan's mark lives in the database
+    restarted = ReminderEngine(POLICIES, WorkCalendar(world[3]), world[1].hooks)
+    with Session(world[0]) as s:
+        report = restarted.tick(s, at("2026-12-18T10:00"))
+        s.commit()
+        moved = [o for o in s.exec(select(Outbox)) if o.dedupe_key.startswith("moved:")]
+    assert report.moved == 1 and [o.chat_id for o in moved] == [APPLICANT]
+    assert "2027-01-13" in moved[0].text and "2027-01-15" in moved[0].text

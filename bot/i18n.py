@@ -6,7 +6,9 @@ process. Chinese is the first language; English the second.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
+from gettext import c2py
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -20,20 +22,42 @@ DEFAULT_LANGUAGE = "zh"
 
 
 @cache
-def catalogue(lang: str) -> dict[str, str]:
+def _read(lang: str) -> tuple[dict[str, str], dict[str, tuple[str, ...]], Callable[[int], int]]:
     """All gettext domains of a locale merged (messages.po, officer.po, …): one file per part of the
-    product keeps catalogues small; a key defined twice is an error, not a silent override."""
+    product keeps catalogues small; a key defined twice is an error, not a silent override. Entries
+    with ``msgid_plural`` keep every form, chosen by the locale's ``Plural-Forms`` header."""
     locale = LANGUAGES.get(lang, LANGUAGES[DEFAULT_LANGUAGE])
     merged: dict[str, str] = {}
+    plurals: dict[str, tuple[str, ...]] = {}
+    plural_expr = "0"
     for path in sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po")):
         with open(path, "rb") as fh:
             cat = read_po(fh, locale=locale)
+        plural_expr = cat.plural_expr
         for m in cat:
-            if m.id and m.string:
-                if str(m.id) in merged:
-                    raise KeyError(f"{path.name}: message {m.id!r} is defined in another domain too")
-                merged[str(m.id)] = str(m.string)
-    return merged
+            key = str(m.id[0] if m.pluralizable else m.id)
+            forms = tuple(str(f) for f in m.string) if m.pluralizable else (str(m.string),)
+            if key and all(forms):
+                if key in merged:
+                    raise KeyError(f"{path.name}: message {key!r} is defined in another domain too")
+                merged[key] = forms[-1]
+                if m.pluralizable:
+                    plurals[key] = forms
+    return merged, plurals, c2py(plural_expr)
+
+
+def catalogue(lang: str) -> dict[str, str]:
+    """Every key of a locale; a plural entry appears with its last (most general) form."""
+    return _read(lang)[0]
+
+
+def ngettext(key: str, n: int, lang: str) -> str:
+    """The form of a plural entry for the count ``n`` ("1 working day left", "2 working days left")."""
+    _, plurals, plural = _read(lang)
+    forms = plurals.get(key)
+    if forms is None:
+        return gettext(key, lang)
+    return forms[min(plural(abs(n)), len(forms) - 1)]
 
 
 def normalise_language(code: str | None) -> str:
@@ -62,7 +86,9 @@ def render(text: Text, lang: str) -> str:
     if isinstance(text, Msg):
         params = {k: render(v, lang) if isinstance(v, Msg | Plain | LText | Join) else v
                   for k, v in text.params.items()}
-        return gettext(text.key, lang).format(**params)
+        count = text.params.get("n")
+        template = ngettext(text.key, count, lang) if isinstance(count, int) else gettext(text.key, lang)
+        return template.format(**params)
     raise TypeError(f"cannot render {text!r}")
 
 

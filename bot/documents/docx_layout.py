@@ -87,6 +87,14 @@ class FormWriter:
             fmt.line_spacing_rule, fmt.line_spacing = WD_LINE_SPACING.EXACTLY, Pt(round(size * LINE_RATIO))
             fmt.space_before, fmt.space_after = Pt(8 if bold else 0), Pt(4 if bold else 0)
             fmt.widow_control = True
+            # no punctuation hanging into the margin (Word's w:overflowPunct, on by default for Chinese):
+            # the text block stays 156 mm wide
+            ppr = style.element.get_or_add_pPr()
+            hang = OxmlElement("w:overflowPunct")
+            hang.set(qn("w:val"), "0")
+            ppr.insert_element_before(hang, "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi",
+                                      "w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind", "w:jc",
+                                      "w:outlineLvl", "w:rPr")
             if bold:
                 fmt.keep_with_next = True
 

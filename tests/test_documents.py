@@ -377,3 +377,32 @@ def test_clock_events_come_from_the_audit_trail_else_from_the_submission(runtime
     assert [(e.event, e.on) for e in derived][0] == (from_trail[0].event, from_trail[0].on)
     assert derived[1].event == "application_filed" and derived[1].on == local_date(case.submitted_at)
 
+
+
+def test_each_policy_addresses_the_body_its_text_names():
+    """decider_short against the seeds: Dongguan 2(2) 市科技局; Zhejiang 三(一) 省科技厅 and 三(末段) the
+    foundation's office for 省基础公益研究专项; Yunnan 第六条 the level that issued the project; Liaoning
+    第八条 the research unit itself; Shanwei 任务10 the science and technology bureau (the lead unit)."""
+    def to(key, **project):
+        return POLICIES[key].decider_short.name_for(project, "zh")
+    assert to("dongguan", funding_level="municipal") == "东莞市科学技术局"
+    assert to("zhejiang", funding_level="provincial") == "浙江省科学技术厅"
+    assert to("zhejiang", funding_level="basic_public") == "浙江省自然科学基金委员会办公室"
+    assert to("yunnan", funding_level="provincial") == "云南省科学技术厅"
+    assert to("yunnan", funding_level="prefecture") == "＿＿＿＿＿＿州（市）科学技术局"
+    assert to("yunnan", funding_level="county") == "＿＿＿＿＿＿县（市、区）科技行政管理部门"
+    assert to("liaoning", unit="大连理工大学") == "大连理工大学" and to("liaoning") == "所在科研单位"
+    assert to("shanwei") == "汕尾市科学技术局"
+    assert POLICIES["zhejiang"].decider_short.name_for({"funding_level": "basic_public"}, "en") == \
+        "Office of the Zhejiang Provincial Natural Science Foundation Committee"
+
+
+def test_body_text_sizes_and_emoji_left_out_of_print():
+    policy = POLICIES["zhejiang"]
+    draft = draft_for(policy)
+    draft.answers["project"]["unit"] = "浙江大学🔬材料学院"
+    zh = Document(io.BytesIO(application_docx(policy, draft, None, "zh", today=FILED)))
+    en = Document(io.BytesIO(application_docx(policy, draft, None, "en", today=FILED)))
+    assert zh.styles["Normal"].font.size.pt == 14 and en.styles["Normal"].font.size.pt == 12
+    text = "\n".join(p.text for p in zh.paragraphs)
+    assert "科技计划项目承担单位：浙江大学材料学院" in text and "🔬" not in text

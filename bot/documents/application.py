@@ -106,16 +106,18 @@ class _Application:
         self.w.para(self.s("app.lead", subject=self.subject, document=self.r(self.policy.document),
                            request=self.s(f"app.request.{self.term}")), indent_first=True)
 
-    def basis(self, today: dt.date) -> None:
+    def basis(self, on: dt.date) -> None:
+        """The policy and its status on `on`: the filing day for a filed application (a document that
+        lapses later did not lapse for it), today for a draft."""
         p = self.policy
         self.section("app.sec.basis")
         self.kv(self.s("app.key.document"), self.s("app.quoted", text=self.r(p.document)))
         if p.doc_number:
             self.kv(self.s("app.key.doc_number"), p.doc_number)
         self.kv(self.s("app.key.issuer"), self.r(p.issuer))
-        status = p.status(today)
+        status = p.status(on)
         if status == "lapsed":
-            words = self.s("app.status.lapsed", until=date_text(p.valid_until or today, self.lang))
+            words = self.s("app.status.lapsed", until=date_text(p.valid_until or on, self.lang))
         else:
             words = self.s(f"app.status.{status}")
         self.kv(self.s("app.key.status"), words)
@@ -158,12 +160,19 @@ class _Application:
         else:
             self.kv(self.s("app.key.origin"), self.claused(self.r(origin.label), origin.clause))
             if origin.asks_start_date:
-                start = a.get("start_date")
-                shown = date_text(dt.date.fromisoformat(start), self.lang) if start else ""
-                self.kv(self.s("app.key.start_date"), shown)
+                self.kv(self.s("app.key.start_date"), self._date_answer(a.get("start_date")))
         for gate in p.gates:
             answer = a.get("gates", {}).get(gate.id)
             self.w.para(self.declaration_line(gate.question.get(self.lang), answer, gate.clause, confirm=True))
+
+    def _date_answer(self, value: object) -> str:
+        """A stored ISO date written out; anything else (an old draft's stray value) as it was typed."""
+        if not value:
+            return ""
+        try:
+            return date_text(dt.date.fromisoformat(str(value)), self.lang)
+        except ValueError:
+            return _clean(str(value))
 
     def declaration_line(self, question: str, answer: bool | None, clause: str, *, confirm: bool) -> str:
         """A yes/no answer as the sentence the applicant signs; unanswered (a draft) it stays a
@@ -307,7 +316,7 @@ def application_docx(policy: Policy, draft: DraftView, screens: ScreenBuilder | 
     del screens
     doc = _Application(policy, draft, lang, filed=case_number is not None)
     doc.head(case_number, submitted_on or today, today)
-    doc.basis(today)
+    doc.basis(submitted_on or today if case_number else today)
     doc.applicant()
     doc.project()
     doc.origin()

@@ -406,3 +406,20 @@ def test_body_text_sizes_and_emoji_left_out_of_print():
     assert zh.styles["Normal"].font.size.pt == 14 and en.styles["Normal"].font.size.pt == 12
     text = "\n".join(p.text for p in zh.paragraphs)
     assert "科技计划项目承担单位：浙江大学材料学院" in text and "🔬" not in text
+
+
+@pytest.mark.parametrize(("change", "needle"), [
+    (("by_field: funding_level", "by_field: amount"), "is not a choice project field"),
+    (("    basic_public:\n      zh: 浙江省自然", "    basic_pub:\n      zh: 浙江省自然"), "unknown options"),
+    (("  by_field: funding_level\n", "  from_field: nowhere\n  by_field: funding_level\n"), "not both"),
+])
+def test_a_broken_decider_short_fails_on_load_naming_it(tmp_path, change, needle):
+    from dialogs.policy import POLICY_DIR, PolicyError, load_policy
+
+    text = (POLICY_DIR / "zhejiang.yaml").read_text(encoding="utf-8")
+    assert change[0] in text
+    path = tmp_path / "zhejiang.yaml"
+    path.write_text(text.replace(change[0], change[1], 1), encoding="utf-8")
+    with pytest.raises(PolicyError, match="decider_short") as err:
+        load_policy(path)
+    assert needle in str(err.value)

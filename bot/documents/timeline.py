@@ -244,8 +244,9 @@ def _draw_clock(ax: Axes, y: int, clock: Clock, today: dt.date, lang: str, font:
                 color=COLOURS["overdue" if late else "stopped"])
         ax.plot([due], [y], marker="|", markersize=14, color=COLOURS["muted"])
         _pauses(ax, y, clock, today)
-        return [note(max(clock.stopped_on, due), t("doc.tl.stopped", lang, date=_fmt(clock.stopped_on)),
-                     COLOURS["muted"])]
+        # beside the bar's end, where the eye is; the due date is in the words (its tick may be far off)
+        return [note(clock.stopped_on, t("doc.tl.stopped_due", lang, date=_fmt(clock.stopped_on), due=_fmt(due)),
+                     COLOURS["overdue" if late else "muted"])]
     ax.barh(y, max((due - start).days, 0.5), left=start, height=0.42, color=COLOURS["running"])
     if clock.overdue:
         ax.barh(y, (today - due).days, left=due, height=0.42, color=COLOURS["overdue"])

@@ -132,8 +132,8 @@ def test_every_policy_has_own_application_and_a_grounds_choice(policies, key):
     assert policy.grounds.mode == "at_least_one"
     assert "请" in policy.grounds.intro.zh
     field_ids = [f.id for f in policy.project_fields]
-    level = ["transfer_mode"] if key == "liaoning" else ["funding_level", "fund_kind"] if key == "yunnan" \
-        else ["funding_level"]
+    level = {"liaoning": ["transfer_mode"], "yunnan": ["funding_level", "fund_kind"],
+             "zhejiang": ["funding_level", "activity"]}.get(key, ["funding_level"])
     assert field_ids == ["name", "number", *level, "amount", "unit", "contact"]
     amount = next(f for f in policy.project_fields if f.id == "amount")
     assert amount.kind == "number"

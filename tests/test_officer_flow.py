@@ -295,7 +295,9 @@ def test_liaoning_review_request_after_the_set_period_is_refused(runtime):
     case = submit(runtime, "liaoning")
     for who, action, values in WALKS["liaoning"]["steps"][:4]:
         act(runtime, CAST[who], case.id, action, values)
-    runtime.settings.today_override = TODAY + dt.timedelta(days=16)
+    # 15 days from 11-20 end on Sat 12-05; under 民法典 第二百零三条 the period runs to Mon 12-07, and the
+    # procedure's guard counts on the same calendar as the clocks: 12-08 is the first day after it
+    runtime.settings.today_override = TODAY + dt.timedelta(days=18)
     reply = cw(runtime).press(APPLICANT, f"c:a:{case.id}:conclusion_sent:ask_review")
     assert "期限已过" in reply.toast and state_of(runtime, case.id) == "conclusion_sent"
     assert act(runtime, APPLICANT, case.id, "confirm", []).toast is None

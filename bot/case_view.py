@@ -40,7 +40,7 @@ class CaseViews:
     def case_file(self, s: Session, case: Case) -> CaseFile:
         records = [Record(e.action, cr.shanghai_date(e.at), dict(e.details), (e.event,) if e.event else ())
                    for e in cr.history(s, case.id or 0) if not e.refused]
-        return CaseFile(case.state, records)
+        return CaseFile(case.state, records, case.answers if isinstance(case.answers, dict) else {})
 
     def state_label(self, case: Case, lang: str) -> str:
         spec = self.procedures.procedure(case.policy_key).state(case.state)
@@ -84,7 +84,8 @@ class CaseViews:
             return f"{value:g}"
         return str(value)
 
-    def case_view(self, s: Session, case: Case, roles: set[str], lang: str, notice: str | None) -> View:
+    def case_view(self, s: Session, case: Case, roles: set[str], lang: str, notice: str | None,
+                  officer_levels: set[str | None] | None = None) -> View:
         policy = self.policies[case.policy_key]
         staff = roles - {"applicant"}
         answers = case.answers
@@ -128,7 +129,7 @@ class CaseViews:
         if notice:
             lines.append(notice)
         for action in self.procedures.available(case.policy_key, self.case_file(s, case), roles,
-                                                self.settings.today()):
+                                                self.settings.today(), officer_levels):
             if action.role != "applicant" and "applicant" in roles:
                 continue  # nobody acts on their own case
             buttons.append([(action.label.get(lang), f"c:a:{case.id}:{case.state}:{action.id}")])

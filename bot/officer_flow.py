@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.flow import Reply, View, Who
 from bot.i18n import gettext, normalise_language, render, t
 from dialogs.policy import Policy, ProcAction, ProcField, TimeLimit
-from dialogs.procedure import Procedures, parse_value
+from dialogs.procedure import CaseFile, Procedures, parse_value
 from dialogs.text import Msg
 from scheduler.calendar import WorkCalendar
 from storage import caserepo as cr
@@ -35,7 +35,6 @@ from storage.models import Case, Upload, User, utcnow
 log = logging.getLogger(__name__)
 ROLE_OF_KIND = {"officer": "officer", "unit": "unit_reviewer", "group": "determination_group"}
 UNIT_ROLE_POLICY = {"unit_reviewer": "zhejiang", "determination_group": "liaoning"}
-LEVELS = ("provincial", "prefecture", "county")
 INVITATION_LIFETIME = dt.timedelta(days=3)
 
 
@@ -59,7 +58,7 @@ class OfficerFlow:
                  settings: Settings) -> None:
         self.engine = engine
         self.policies = policies
-        self.procedures = Procedures(policies)
+        self.procedures = Procedures(policies, calendar)
         self.calendar = calendar
         self.settings = settings
         self.views = CaseViews(policies, self.procedures, calendar, settings)
@@ -95,6 +94,14 @@ class OfficerFlow:
             roles.add("applicant")
         return roles
 
+    def _all_levels(self) -> str:
+        return ", ".join(f"{key}: {'/'.join(lv.id for lv in p.routing.levels)}" for key, p in self.policies.items()
+                         if p.routing is not None)
+
+    def _officer_levels(self, s: Session, user_id: int, case: Case) -> set[str | None]:
+        """The levels of the user's officer memberships that reach the case (routing, dialogs/policy.py)."""
+        return {m.level for m in cr.memberships_of(s, user_id) if m.role == "officer" and cr.covers(m, case)}
+
     # -- admins: invitations and members --------------------------------------------------------------
     def invite(self, who: Who, args: list[str], update_id: int | None = None) -> CaseReply:
         """`/invite officer <policy> [level]`, `/invite unit zhejiang <unit>`, `/invite group liaoning <unit>`."""
@@ -110,19 +117,23 @@ class OfficerFlow:
             rest = " ".join(args[2:]).strip()
             if role is None or policy_key not in self.procedures.policies:
                 return CaseReply(view=View(t("off.invite.usage", lang, policies=", ".join(self.procedures.policies),
-                                                levels=", ".join(LEVELS))))
+                                                levels=self._all_levels())))
             level = unit = None
             if role in UNIT_ROLE_POLICY:
                 if UNIT_ROLE_POLICY[role] != policy_key or not rest:
                     return CaseReply(view=View(t("off.invite.unit_usage", lang)))
                 unit = rest
-            elif policy_key == "yunnan":
-                if rest not in LEVELS:
-                    return CaseReply(view=View(t("off.invite.level_usage", lang, levels=", ".join(LEVELS))))
+            elif (routing := self.policies[policy_key].routing) is not None and (rest or routing.required):
+                levels = [lv.id for lv in routing.levels]
+                if rest not in levels:
+                    return CaseReply(view=View(t("rules.invite.level_usage", lang,
+                                                 policy=self.policies[policy_key].short_name.get(lang),
+                                                 levels="; ".join(f"{lv.id} = {lv.label.get(lang)}"
+                                                                  for lv in routing.levels))))
                 level = rest
             elif rest:
                 return CaseReply(view=View(t("off.invite.usage", lang, policies=", ".join(self.procedures.policies),
-                                                levels=", ".join(LEVELS))))
+                                                levels=self._all_levels())))
             invitation = cr.create_invitation(s, role, policy_key, who.user_id, INVITATION_LIFETIME, level, unit)
             cr.add_event(s, None, who.user_id, "admin", "invite", None, None,
                          {"role": role, "policy": policy_key, "level": level, "unit": unit})
@@ -257,7 +268,8 @@ class OfficerFlow:
         if case is None or not roles:
             return self._refuse(s, who, lang, Msg("off.err.no_case"), "open", case, extra={"ref": ref[:32]},
                                 edit=edit)
-        return CaseReply(view=self.views.case_view(s, case, roles, lang, notice), edit=edit)
+        return CaseReply(view=self.views.case_view(s, case, roles, lang, notice,
+                                                   self._officer_levels(s, who.user_id, case)), edit=edit)
 
     # -- button presses ---------------------------------------------------------------------------------
     def press(self, who: Who, data: str, update_id: int | None = None) -> CaseReply:
@@ -329,6 +341,13 @@ class OfficerFlow:
             return self._refuse(s, who, lang, Msg("off.err.own_case"), action_id, case, acting)
         if spec.role not in roles:
             return self._refuse(s, who, lang, Msg("proc.err.wrong_role"), action_id, case, acting)
+        policy = self.policies[case.policy_key]
+        if spec.role == "officer" and not any(policy.officer_may_take(level, case.answers, spec.id)
+                                              for level in self._officer_levels(s, who.user_id, case)):
+            needed = policy.routing.level(policy.acting_level(case.answers, spec.id)) if policy.routing else None
+            return self._refuse(s, who, lang, Msg("proc.err.other_level", {
+                "level": needed.label if needed else "—", "clause": needed.clause if needed else "—"}),
+                action_id, case, acting)
         if state != case.state:
             return self._refuse(s, who, lang, Msg("off.err.stale"), action_id, case, acting, {"pressed_in": state})
         problem = self.procedures.why_not(case.policy_key, self.views.case_file(s, case), spec, {},
@@ -338,13 +357,22 @@ class OfficerFlow:
         return spec.role
 
     # -- forms: the fields of one action, one message at a time --------------------------------------
-    @staticmethod
-    def _next_field(spec: ProcAction, form: PendingForm) -> ProcField | None:
-        return next((f for f in spec.fields if f.id not in form.values and f.id not in form.skipped), None)
+    def _next_field(self, case: Case, spec: ProcAction, form: PendingForm) -> ProcField | None:
+        """The next field the procedure asks (a field that does not apply, e.g. the correction decision on
+        a case not recognised, is never asked)."""
+        values = {k: v for k, v in form.values.items() if k not in form.skipped}
+        file = CaseFile(case.state, answers=case.answers)
+        return next((f for f in spec.fields if f.id not in form.values and f.id not in form.skipped
+                     and self.procedures.asks(case.policy_key, file, spec, f, values, self.settings.today())), None)
+
+    def _required(self, case: Case, spec: ProcAction, form: PendingForm, field: ProcField) -> bool:
+        values = {k: v for k, v in form.values.items() if k not in form.skipped}
+        return self.procedures.field_required(case.policy_key, CaseFile(case.state, answers=case.answers), spec,
+                                              field, values, self.settings.today())
 
     def _form_view(self, case: Case, spec: ProcAction, form: PendingForm, lang: str,
                    error: str | None = None) -> View:
-        field = self._next_field(spec, form)
+        field = self._next_field(case, spec, form)
         head = t("off.form.header", lang, action=spec.label.get(lang), number=case.number,
                  clause=spec.clause or "—")
         cid = case.id
@@ -355,7 +383,7 @@ class OfficerFlow:
             return View(text, [[(t("off.btn.confirm", lang), f"c:k:{cid}"), (t("off.btn.cancel", lang), f"c:x:{cid}")]])
         n = spec.fields.index(field) + 1
         prompt = t(f"off.form.kind.{field.kind}", lang)
-        required = field.required or (field.required_unless_favourable and self._unfavourable(spec, form))
+        required = self._required(case, spec, form, field)
         text = "\n\n".join([head, t("off.form.field", lang, n=n, total=len(spec.fields),
                                      label=field.label.get(lang), prompt=prompt)] + ([error] if error else []))
         buttons = [[(o.label.get(lang), f"c:v:{cid}:{o.id}")] for o in field.options]
@@ -363,14 +391,6 @@ class OfficerFlow:
         if not required:
             last.insert(0, (t("off.btn.skip", lang), f"c:s:{cid}"))
         return View(text, [*buttons, last])
-
-    @staticmethod
-    def _unfavourable(spec: ProcAction, form: PendingForm) -> bool:
-        for f in spec.fields:
-            for o in f.options:
-                if o.favourable is False and form.values.get(f.id) == o.id:
-                    return True
-        return False
 
     def _form_of(self, s: Session, who: Who, case: Case) -> tuple[PendingForm, ProcAction] | None:
         form = cr.pending_form(s, who.user_id)
@@ -389,11 +409,11 @@ class OfficerFlow:
             return self._open(s, who, lang, case, str(case.id), notice=t("off.form.cancelled", lang), edit=True)
         if verb == "k":
             return self._commit(s, who, lang, case, form, spec)
-        field = self._next_field(spec, form)
+        field = self._next_field(case, spec, form)
         if field is None:
             return self._refuse(s, who, lang, Msg("off.err.stale"), form.action, case, form.role)
         if verb == "s":
-            if field.required or (field.required_unless_favourable and self._unfavourable(spec, form)):
+            if self._required(case, spec, form, field):
                 return self._refuse(s, who, lang, Msg("proc.err.missing", {"field": field.label}), form.action,
                                     case, form.role)
             form.skipped = [*form.skipped, field.id]
@@ -420,7 +440,7 @@ class OfficerFlow:
             if case is None or spec is None:
                 cr.clear_form(s, who.user_id)
                 return CaseReply(view=View(t("off.err.stale_form", lang)))
-            field = self._next_field(spec, form)
+            field = self._next_field(case, spec, form)
             error: str | None = None
             if field is None:
                 error = t("off.form.use_buttons", lang)
@@ -534,9 +554,13 @@ class OfficerFlow:
             return
         first_roles = {a.role for a in policy.procedure.actions
                        if case.state in a.source and a.role != "applicant"}
+        first_actions = [a.id for a in policy.procedure.actions if case.state in a.source and a.role == "officer"]
         for m in cr.members_for_case(s, case, first_roles):
             if m.user_id == case.applicant_id:
                 continue
+            if m.role == "officer" and not any(policy.officer_may_take(m.level, case.answers, a)
+                                               for a in first_actions):
+                continue  # routed elsewhere (Zhejiang 三(末段): 基础公益 cases go to the fund office first)
             user = s.get(User, m.user_id)
             lang = (user.language if user else None) or self.settings.default_language
             text = t("note.staff_new_case", lang, number=case.number, policy=policy.short_name.get(lang),

@@ -10,7 +10,8 @@ import datetime as dt
 import re
 from typing import Any
 
-from dialogs.policy import Item, ItemList, Policy
+from dialogs.policy import Gate, Item, ItemList, Origin, Policy
+from dialogs.status import needs_confirmation
 from dialogs.text import Msg, Text, msg
 
 STEPS = ["policy", "applicant", "project", "origin", "conditions", "grounds", "negative", "facts",
@@ -19,6 +20,8 @@ FACTS_MIN_CHARS = 10
 FACTS_MAX_CHARS = 3500
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # the Bot API lets a bot download files up to 20 MB
 MAX_FIELD_CHARS = 200
+STATUS_ACK = "status_ack"
+"""answers[STATUS_ACK] is the key of the lapsed policy the researcher confirmed after reading its status."""
 
 _DATE_PATTERNS = [
     re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$"),
@@ -63,6 +66,47 @@ def items_for(item_list: ItemList | None, answers: dict[str, Any]) -> list[Item]
     return item_list.for_role(role_of(answers)) if item_list else []
 
 
+def origins_offered(policy: Policy) -> list[Origin]:
+    """The origins a researcher may choose; the others start only from the deciding body (ex officio)."""
+    return [o for o in policy.origins if o.offered]
+
+
+def gate_effect(gate: Gate, answer: bool | None) -> str | None:
+    """"bar", "warn" or None for one gate's answer."""
+    if answer is None:
+        return None
+    if gate.bars_if is not None and answer is gate.bars_if:
+        return "bar"
+    if gate.warns_if is not None and answer is gate.warns_if:
+        return "warn"
+    return None
+
+
+def conditions_problem(item_list: ItemList, answers: dict[str, Any], key: str = "conditions") -> Text | None:
+    """The rule of a conditions list: all, at least one, or each group's own (Yunnan 第四条)."""
+    offered = items_for(item_list, answers)
+    if not offered:
+        return None
+    ticked = set(answers.get(key, [])) & {i.id for i in offered}
+    if item_list.mode == "grouped":
+        offered_ids = [i.id for i in offered]
+        for group in item_list.groups:
+            members = [i for i in group.items if i in offered_ids]
+            if not members:
+                continue
+            chosen = ticked & set(members)
+            if group.mode == "all" and len(chosen) < len(members):
+                return msg("err.group_all", group=group.label, clause=group.clause)
+            if group.mode == "at_least_one" and not chosen:
+                return msg("err.group_one", group=group.label, clause=group.clause)
+        return None
+    if item_list.mode == "all" and len(ticked) < len(offered):
+        return msg("err.conditions_all", clause=item_list.clause)
+    if not ticked:
+        return msg("err.at_least_one", clause=item_list.clause)
+    return None
+
+
 def applies(step: str, policy: Policy | None) -> bool:
     if step == "conditions":
         return policy is not None and policy.conditions is not None
@@ -76,10 +120,17 @@ def steps_for(policy: Policy | None) -> list[str]:
 
 
 def step_problem(step: str, policy: Policy | None, answers: dict[str, Any],
-                 uploads: dict[str, int]) -> Text | None:
-    """None when the step is complete; otherwise the message telling the user what is missing."""
+                 uploads: dict[str, int], today: dt.date | None = None) -> Text | None:
+    """None when the step is complete; otherwise the message telling the user what is missing.
+    With `today`, a lapsed document must have been confirmed (answers[STATUS_ACK]) before the policy
+    step is complete."""
     if step == "policy":
-        return None if policy is not None else msg("err.choose_policy")
+        if policy is None:
+            return msg("err.choose_policy")
+        if today is not None and needs_confirmation(policy, today) and answers.get(STATUS_ACK) != policy.key:
+            return msg("err.confirm_status", until=(policy.valid_until or today).isoformat(),
+                       clause=policy.status_clause)
+        return None
     assert policy is not None
     if step == "applicant":
         if answers.get("applicant_kind") not in {o.id for o in policy.applicant_kinds}:
@@ -95,7 +146,7 @@ def step_problem(step: str, policy: Policy | None, answers: dict[str, Any],
         return None
     if step == "origin":
         origin = policy.origin(answers.get("origin", ""))
-        if origin is None:
+        if origin is None or not origin.offered:
             return msg("err.choose_origin")
         if origin.asks_start_date and not answers.get("start_date"):
             return msg("err.start_date_missing")
@@ -106,13 +157,7 @@ def step_problem(step: str, policy: Policy | None, answers: dict[str, Any],
         return None
     if step == "conditions":
         assert policy.conditions is not None
-        offered = items_for(policy.conditions, answers)
-        ticked = set(answers.get("conditions", [])) & {i.id for i in offered}
-        if policy.conditions.mode == "all" and len(ticked) < len(offered):
-            return msg("err.conditions_all", clause=policy.conditions.clause)
-        if not ticked:
-            return msg("err.at_least_one", clause=policy.conditions.clause)
-        return None
+        return conditions_problem(policy.conditions, answers)
     if step == "grounds":
         offered_ids = {i.id for i in items_for(policy.grounds, answers)}
         if not set(answers.get("grounds", [])) & offered_ids:
@@ -137,7 +182,7 @@ def step_problem(step: str, policy: Policy | None, answers: dict[str, Any],
         return None
     if step == "summary":
         for s in steps_for(policy)[:-1]:
-            problem = step_problem(s, policy, answers, uploads)
+            problem = step_problem(s, policy, answers, uploads, today)
             if problem is not None:
                 return problem
         return None
@@ -151,7 +196,7 @@ def bars(step: str, policy: Policy | None, answers: dict[str, Any]) -> list[tupl
     found: list[tuple[Text, str, Text | None]] = []
     if step == "origin":
         for gate in policy.gates:
-            if answers.get("gates", {}).get(gate.id) is gate.bars_if:
+            if gate_effect(gate, answers.get("gates", {}).get(gate.id)) == "bar":
                 found.append((gate.question, gate.clause, gate.explanation))
     if step == "negative":
         given = answers.get("negative", {})
@@ -159,6 +204,15 @@ def bars(step: str, policy: Policy | None, answers: dict[str, Any]) -> list[tupl
             if given.get(item.id) is True:
                 found.append((item.text, item.clause, None))
     return found
+
+
+def warnings(step: str, policy: Policy | None, answers: dict[str, Any]) -> list[tuple[Text, str, Text]]:
+    """What a step's answers allow but the applicant must read (what, clause, explanation): Zhejiang
+    三(一), a project that has entered but not finished its acceptance. Shown, never a bar."""
+    if policy is None or step not in ("origin", "summary"):
+        return []
+    return [(gate.question, gate.clause, gate.explanation) for gate in policy.gates
+            if gate_effect(gate, answers.get("gates", {}).get(gate.id)) == "warn"]
 
 
 def migrate(answers: dict[str, Any], policy: Policy) -> dict[str, Any]:
@@ -196,7 +250,16 @@ def migrate(answers: dict[str, Any], policy: Policy) -> dict[str, Any]:
         out.pop("start_date", None)
     if policy.roles and out.get("role") not in {r.id for r in policy.roles}:
         out.pop("role", None)
-    gate_ids = {g.id for g in policy.gates}
-    out["gates"] = {k: v for k, v in out.get("gates", {}).items() if k in gate_ids}
+    old_gates = dict(out.get("gates", {}))
+    gates = {}
+    for gate in policy.gates:
+        if gate.id in old_gates:
+            gates[gate.id] = old_gates[gate.id]
+            continue
+        for old in gate.renamed_from:
+            if old.id in old_gates and old_gates[old.id] in old.values:
+                gates[gate.id] = old_gates[old.id]
+                break
+    out["gates"] = gates
     out.setdefault("_meta", {})["policy_version"] = policy.version
     return out

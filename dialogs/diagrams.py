@@ -17,9 +17,11 @@ from transitions.extensions import GraphMachine
 
 from dialogs import answers as A
 from dialogs.policy import Policy, Procedure, load_policies
+from dialogs.procedure import transition_table
 from dialogs.wizard import EXTRA_STATES, _transitions
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "diagrams"
+EX_OFFICIO_START = "ex_officio_start"
 
 
 class _Model:
@@ -42,19 +44,19 @@ def wizard_graph() -> graphviz.Digraph:
 
 
 def procedure_transitions(procedure: Procedure) -> list[dict[str, Any]]:
-    """The same triggers, branches and guards as dialogs.procedure.build_machine (an action without `to`
-    keeps the case where it is: drawn as a loop)."""
+    """dialogs.procedure.transition_table, the table the machine is built from, with the guards drawn by
+    name (an action without `to` keeps the case where it is: drawn as a loop). A case the deciding body
+    opens itself (Yunnan 第六条(二)) enters from the pseudo-state EX_OFFICIO_START."""
+    roles = {a.id: a.role for a in procedure.actions}
     table: list[dict[str, Any]] = []
-    for action in procedure.actions:
-        guards = [f"{g}" for g in action.when]
-        label = f"{action.id} ({action.role})" if action.role != "officer" else action.id
-        if action.branches:
-            for branch in action.branches:
-                table.append({"trigger": label, "source": action.source, "dest": branch.to,
-                              "conditions": guards + ([branch.when] if branch.when else [])})
-        else:
-            table.append({"trigger": label, "source": action.source, "dest": action.to or "=",
-                          "conditions": guards})
+    for row in transition_table(procedure):
+        role = roles[row["trigger"]]
+        label = f"{row['trigger']} ({role})" if role != "officer" else row["trigger"]
+        table.append({"trigger": label, "source": row["source"], "dest": row["dest"] or "=",
+                      "conditions": row["guards"]})
+    if procedure.ex_officio is not None:
+        table.append({"trigger": "ex_officio (officer opens)", "source": EX_OFFICIO_START,
+                      "dest": procedure.ex_officio.to, "conditions": []})
     return table
 
 
@@ -62,7 +64,8 @@ def procedure_graph(policy: Policy) -> graphviz.Digraph | None:
     if policy.procedure is None:
         return None
     proc = policy.procedure
-    return _graph([s.id for s in proc.states], proc.initial, procedure_transitions(proc),
+    states = [s.id for s in proc.states] + ([EX_OFFICIO_START] if proc.ex_officio is not None else [])
+    return _graph(states, proc.initial, procedure_transitions(proc),
                   f"{policy.short_name.en}: deciding body's procedure ({policy.key}.yaml, clause {proc.clause})", "LR")
 
 

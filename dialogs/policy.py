@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -105,16 +105,36 @@ class Origin(_Strict):
     clause: str
     asks_start_date: bool = False
     filing_limit: str | None = None
+    offered: bool = True
+    """False: not a choice in the wizard, only the origin of cases the deciding body opens itself."""
+
+
+class GateRename(_Strict):
+    """An older gate whose answer still means the same here, but only for the listed values (Zhejiang's
+    v1 "已经验收（已通过或已进入验收程序）": a "no" still means "not accepted"; a "yes" is re-asked)."""
+
+    id: str
+    values: list[bool] = Field(min_length=1)
 
 
 class Gate(_Strict):
-    """A yes/no question whose answer alone bars the application (e.g. Zhejiang: before 验收)."""
+    """A yes/no question on the scope of the text. `bars_if`: the answer bars the application (Zhejiang
+    二(一): no termination application). `warns_if`: the answer is allowed but the applicant must read
+    the explanation first (Zhejiang 三(一): the project has entered, not finished, its acceptance)."""
 
     id: str
     question: LText
     clause: str
-    bars_if: bool
+    bars_if: bool | None = None
+    warns_if: bool | None = None
     explanation: LText
+    renamed_from: list[GateRename] = []
+
+    @model_validator(mode="after")
+    def _bar_or_warning(self) -> Gate:
+        if (self.bars_if is None) == (self.warns_if is None):
+            raise ValueError(f"gate {self.id!r} needs exactly one of bars_if and warns_if")
+        return self
 
 
 class Item(_Strict):
@@ -128,14 +148,40 @@ class Item(_Strict):
         return self.roles is None or role is None or role in self.roles
 
 
+class ItemGroup(_Strict):
+    """Part of a list with its own rule: Yunnan 第四条 (一)–(四) all hold; of (五)/(六) at least one."""
+
+    id: str = Field(pattern=r"^[a-z_0-9]+$")
+    mode: Literal["all", "at_least_one"]
+    clause: str
+    label: LText
+    items: list[str] = Field(min_length=1)
+
+
 class ItemList(_Strict):
+    """`mode` is the rule for the whole list, or "grouped": each of `groups` then has its own."""
+
     clause: str
     intro: LText
-    mode: Literal["all", "at_least_one"] = "at_least_one"
+    mode: Literal["all", "at_least_one", "grouped"] = "at_least_one"
+    groups: list[ItemGroup] = []
     items: list[Item] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _groups_partition_the_items(self) -> ItemList:
+        if (self.mode == "grouped") != bool(self.groups):
+            raise ValueError("groups are given exactly when mode is 'grouped'")
+        if self.groups:
+            grouped = [i for g in self.groups for i in g.items]
+            if sorted(grouped) != sorted(i.id for i in self.items):
+                raise ValueError("groups must name every item exactly once")
+        return self
 
     def for_role(self, role: str | None) -> list[Item]:
         return [item for item in self.items if item.applies_to(role)]
+
+    def group_of(self, item_id: str) -> ItemGroup | None:
+        return next((g for g in self.groups if item_id in g.items), None)
 
 
 class Material(_Strict):
@@ -159,33 +205,69 @@ CLOCK_EVENTS = frozenset({
 })
 """The event names the clock engine (scheduler/clocks.py) reads; a procedure may emit no other."""
 
-GUARDS = frozenset({
+GuardName = Literal[
     "evaluation_open", "evaluation_closed", "hearing_open", "hearing_closed", "not_paused",
-    "panel_complete", "objection_named_is_open", "objections_answered", "publicity_over",
-    "favourable", "unfavourable", "correction_ordered", "consulted_required",
-})
-"""Named conditions a procedure action may require; dialogs/procedure.py implements each one."""
+    "panel_kinds", "panel_short", "objection_named_is_open", "objections_answered", "publicity_over",
+    "favourable", "unfavourable", "exempted", "not_exempted", "correction_ordered", "consulted_required",
+]
+"""The named conditions a procedure may use, declared once: the policy files are checked against this
+list on load, and dialogs/procedure.py registers exactly one implementation for each (checked on import)."""
+
+GUARDS = frozenset(get_args(GuardName))
 
 ProcRole = Literal["officer", "unit_reviewer", "determination_group", "applicant"]
 
 
 class ProcOption(_Strict):
-    """A choice offered to the officer; `favourable` marks outcomes that exempt or lighten."""
+    """A choice offered to the officer. `favourable` marks outcomes that exempt or lighten; `exempts` the
+    ones that exempt (免责, and Dongguan/Yunnan 结题), which alone carry the consequences the texts tie to
+    免责 (Yunnan 第十条/第十一条: return of funds, failure report); `after` names actions that must be on
+    record before the option may be chosen (结题 only after the third-party expert review)."""
 
     id: str = Field(pattern=r"^[a-z_]+$", max_length=16)
     label: LText
     favourable: bool | None = None
+    exempts: bool = False
     required: bool = False
+    after: list[str] = []
+
+    @model_validator(mode="after")
+    def _exempts_is_favourable(self) -> ProcOption:
+        if self.exempts and self.favourable is not True:
+            raise ValueError(f"option {self.id!r}: an exempting outcome must be favourable")
+        return self
+
+
+class FieldWhen(_Strict):
+    """When a field is asked at all; exactly one test. A field whose test fails is not asked, and a value
+    given for it anyway is refused (e.g. a correction decision on a case not recognised)."""
+
+    outcome: Literal["favourable", "unfavourable", "exempts"] | None = None
+    field: str | None = None
+    equals: list[str] = []
+    project: str | None = None
+    guard: GuardName | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> FieldWhen:
+        tests = [self.outcome is not None, self.field is not None, self.project is not None, self.guard is not None]
+        if sum(tests) != 1:
+            raise ValueError("a field's `when` needs exactly one of outcome, field, project, guard")
+        if (self.field is not None or self.project is not None) != bool(self.equals):
+            raise ValueError("`equals` goes with field or project, and only with them")
+        return self
 
 
 class ProcField(_Strict):
-    """One input an action needs; `required_unless_favourable` is the texts' "reasons if refused"."""
+    """One input an action needs; `required_unless_favourable` is the texts' "reasons if refused";
+    `when` makes the field depend on the outcome chosen, another field, the project, or the case."""
 
     id: str = Field(pattern=r"^[a-z_]+$")
     kind: Literal["text", "choice", "number", "date", "file"]
     label: LText
     required: bool = True
     required_unless_favourable: bool = False
+    when: FieldWhen | None = None
     options: list[ProcOption] = []
     min: int | None = None
     max: int | None = None
@@ -247,6 +329,7 @@ class ProcAction(_Strict):
     after: list[str] = []
     once: bool = False
     within: str | None = None
+    after_limit: str | None = None
     fields: list[ProcField] = []
     events: list[str] = []
     events_if: list[EventIf] = []
@@ -278,8 +361,25 @@ class Nudge(_Strict):
         return self
 
 
+class ExOfficio(_Strict):
+    """A case the deciding body opens itself (Yunnan 第六条(二): 问责机关……应当主动启动容错免责程序):
+    the officer records `fields`, the case starts in state `to` with `events`, and the person concerned,
+    once told, completes it through the applicant's actions of that state."""
+
+    clause: str
+    label: LText
+    to: str
+    fields: list[ProcField] = Field(min_length=1)
+    events: list[str] = []
+    subject_field: str
+    subject_kind_field: str
+    project_field: str
+    notify: str | None = None
+
+
 class Procedure(_Strict):
-    """The deciding body's procedure as data: dialogs/procedure.py builds one machine from it."""
+    """The deciding body's procedure as data: dialogs/procedure.py builds one machine from it.
+    `panel_min` is a default (Zhejiang 三(三) "一般不少于5人"): a smaller panel needs a recorded reason."""
 
     clause: str
     initial: str
@@ -288,6 +388,7 @@ class Procedure(_Strict):
     panel_min: int | None = Field(default=None, ge=1)
     panel_kinds: list[str] = []
     nudges: list[Nudge] = []
+    ex_officio: ExOfficio | None = None
 
     def state(self, state_id: str) -> ProcState | None:
         return next((s for s in self.states if s.id == state_id), None)
@@ -364,9 +465,70 @@ class Procedure(_Strict):
                 limit = limits.get(a.within)
                 if limit is None or limit.unit != "calendar_days":
                     raise ValueError(f"{where}.within must name a calendar-day time limit")
+            if a.after_limit is not None:
+                limit = limits.get(a.after_limit)
+                if limit is None or limit.unit != "calendar_days":
+                    raise ValueError(f"{where}.after_limit must name a calendar-day time limit")
+            _check_fields(where, a.fields, actions)
         for s in self.states:
             if s.final and any(s.id in a.source for a in self.actions):
                 raise ValueError(f"procedure.states.{s.id} is final but an action starts from it")
+        if self.ex_officio is not None:
+            eo = self.ex_officio
+            where = "procedure.ex_officio"
+            if eo.to not in states:
+                raise ValueError(f"{where} names unknown state {eo.to!r}")
+            for event in eo.events:
+                if event not in CLOCK_EVENTS:
+                    raise ValueError(f"{where} emits unknown event {event!r}")
+            ids = {f.id for f in eo.fields}
+            for name in (eo.subject_field, eo.subject_kind_field, eo.project_field):
+                if name not in ids:
+                    raise ValueError(f"{where} names unknown field {name!r}")
+            _check_fields(where, eo.fields, actions)
+
+
+def _check_fields(where: str, fields: list[ProcField], actions: set[str]) -> None:
+    ids = [f.id for f in fields]
+    if len(ids) != len(set(ids)):
+        raise ValueError(f"{where}.fields has duplicate ids")
+    for f in fields:
+        cond = f.when
+        if cond is not None and cond.field is not None:
+            other = next((g for g in fields if g.id == cond.field), None)
+            if other is None or ids.index(other.id) > ids.index(f.id):
+                raise ValueError(f"{where}.fields.{f.id}.when names a field that is not asked before it")
+            if other.kind == "choice" and not set(cond.equals) <= {o.id for o in other.options}:
+                raise ValueError(f"{where}.fields.{f.id}.when names an option {other.id!r} does not offer")
+        for option in f.options:
+            for name in option.after:
+                if name not in actions:
+                    raise ValueError(f"{where}.fields.{f.id}.options.{option.id}.after names unknown action {name!r}")
+
+
+class OfficerLevel(_Strict):
+    """A membership level and the cases it receives: those whose project answer `routing.field` is this
+    id. `actions`: the only officer actions this level takes on them, the rest staying with officers
+    without a level (Zhejiang 三(末段): the 省自然科学基金委员会办公室 receives, investigates and has the
+    experts review 省基础公益研究专项 cases; the department decides); omitted, the level takes them all."""
+
+    id: str = Field(pattern=r"^[a-z_]+$")
+    label: LText
+    clause: str
+    actions: list[str] | None = None
+
+
+class Routing(_Strict):
+    """Which officers a case goes to. `required`: every officer holds a level (Yunnan: 省、州（市）、县
+    by the source of the funds, 第六条); otherwise officers without a level handle every case or action
+    that no level takes."""
+
+    field: str
+    required: bool = False
+    levels: list[OfficerLevel] = Field(min_length=1)
+
+    def level(self, level_id: str | None) -> OfficerLevel | None:
+        return next((lv for lv in self.levels if lv.id == level_id), None)
 
 
 class DeciderShort(_Strict):
@@ -443,12 +605,38 @@ class Policy(_Strict):
     after_submit: ClausedText
     time_limits: list[TimeLimit] = []
     procedure: Procedure | None = None
+    routing: Routing | None = None
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Policy:
         limits = {t.id for t in self.time_limits}
         if self.procedure is not None:
             self.procedure.check(self.time_limits)
+        if self.routing is not None:
+            field = next((f for f in self.project_fields if f.id == self.routing.field), None)
+            if field is None or field.kind != "choice":
+                raise ValueError(f"routing.field {self.routing.field!r} is not a choice of the project step")
+            if self.procedure is None:
+                raise ValueError("routing needs a procedure")
+            actions = {a.id for a in self.procedure.actions}
+            for lv in self.routing.levels:
+                if lv.id not in {o.id for o in field.options}:
+                    raise ValueError(f"routing.levels.{lv.id} is not an option of {field.id!r}")
+                for name in lv.actions or []:
+                    if name not in actions:
+                        raise ValueError(f"routing.levels.{lv.id}.actions names unknown action {name!r}")
+        gate_ids = [g.id for g in self.gates]
+        if len(gate_ids) != len(set(gate_ids)):
+            raise ValueError("gates has duplicate ids")
+        if self.procedure is not None:
+            project_ids = {f.id for f in self.project_fields}
+            specs = [(f"procedure.actions.{a.id}", a.fields) for a in self.procedure.actions]
+            if self.procedure.ex_officio is not None:
+                specs.append(("procedure.ex_officio", self.procedure.ex_officio.fields))
+            for where, fields in specs:
+                for f in fields:
+                    if f.when is not None and f.when.project is not None and f.when.project not in project_ids:
+                        raise ValueError(f"{where}.fields.{f.id}.when names unknown project field {f.when.project!r}")
         for origin in self.origins:
             if origin.filing_limit and origin.filing_limit not in limits:
                 raise ValueError(f"origins.{origin.id}.filing_limit names unknown time limit {origin.filing_limit!r}")
@@ -507,6 +695,38 @@ class Policy(_Strict):
 
     def origin(self, origin_id: str) -> Origin | None:
         return next((o for o in self.origins if o.id == origin_id), None)
+
+    # -- routing: which officers a case reaches ---------------------------------------------------------
+    def case_level(self, answers: dict[str, Any]) -> str | None:
+        """The officer level a case belongs to (its routing answer), or None."""
+        if self.routing is None:
+            return None
+        project = answers.get("project", {}) if isinstance(answers, dict) else {}
+        value = project.get(self.routing.field) if isinstance(project, dict) else None
+        return value if self.routing.level(value) is not None else None
+
+    def acting_level(self, answers: dict[str, Any], action_id: str) -> str | None:
+        """The level an officer must hold to take `action_id` on this case (None: officers without one)."""
+        level = self.routing.level(self.case_level(answers)) if self.routing else None
+        if level is None:
+            return None
+        return level.id if level.actions is None or action_id in level.actions else None
+
+    def officer_may_take(self, level: str | None, answers: dict[str, Any], action_id: str) -> bool:
+        if self.routing is None:
+            return True
+        if level is None and self.routing.required:
+            return False
+        return level == self.acting_level(answers, action_id)
+
+    def officer_reaches(self, level: str | None, answers: dict[str, Any]) -> bool:
+        """Whether an officer at `level` has any part in the case (sees it, is alerted about it)."""
+        if self.routing is None:
+            return True
+        if self.procedure is None:
+            return level == self.case_level(answers)
+        return any(self.officer_may_take(level, answers, a.id) for a in self.procedure.actions
+                   if a.role == "officer")
 
 
 def _format_error(path: Path, err: ValidationError) -> str:

@@ -130,7 +130,7 @@ class ScreenBuilder:
     def _origin(self, s: Screen, m: WizardModel, p: Policy, _t: dt.date) -> None:
         a = m.draft.answers
         s.add(msg("wiz.origin.prompt"), _clause(p.origin_clause))
-        for o in p.origins:
+        for o in A.origins_offered(p):
             s.add(msg("wiz.option_with_clause", label=o.label, clause=o.clause))
             s.row(Button(Join((Plain("✅ " if a.get("origin") == o.id else ""), o.label)), f"o:{o.id}"))
         origin = p.origin(a.get("origin", ""))

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from dialogs.policy import Policy
+from dialogs.policy import Policy, load_policies
 from storage.casework import CaseDocument, CaseEvent, Invitation, Membership, Outbox, PendingForm
 from storage.models import Case, utcnow
 
@@ -86,11 +86,17 @@ def members_for_case(session: Session, case: Case, roles: set[str]) -> list[Memb
 
 
 def covers(membership: Membership, case: Case) -> bool:
-    """Whether a role reaches a case: same policy; Yunnan officers by the level of the funds; unit roles
-    by the unit named in the application."""
+    """Whether a role reaches a case: same policy; officers by the policy's routing (Yunnan: the level of
+    the funds; Zhejiang: 基础公益 cases to the fund office's officers, dialogs/policy.py Policy.routing);
+    unit roles by the unit named in the application."""
     if membership.revoked_at is not None or membership.policy_key != case.policy_key:
         return False
-    project = case.answers.get("project", {}) if isinstance(case.answers, dict) else {}
+    answers = case.answers if isinstance(case.answers, dict) else {}
+    project = answers.get("project", {})
+    if membership.role == "officer":
+        policy = load_policies().get(case.policy_key)
+        if policy is not None and policy.routing is not None:
+            return policy.officer_reaches(membership.level, answers)
     if membership.level and project.get("funding_level") != membership.level:
         return False
     return not (membership.unit and norm_unit(project.get("unit")) != norm_unit(membership.unit))

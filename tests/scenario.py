@@ -27,12 +27,12 @@ def happy_path(policy: Policy, start_date: str | None = None, role: str | None =
     if origin.asks_start_date:
         steps.append(Step("text", start_date or ""))
     for gate in policy.gates:
-        steps.append(Step("press", f"g:{gate.id}.{'n' if gate.bars_if else 'y'}"))
+        flagged = gate.bars_if if gate.bars_if is not None else gate.warns_if
+        steps.append(Step("press", f"g:{gate.id}.{'n' if flagged else 'y'}"))
     steps.append(Step("press", "next"))
     if policy.conditions is not None:
-        offered = policy.conditions.for_role(role)
-        count = len(offered) if policy.conditions.mode == "all" else 1
-        steps += [Step("press", f"t:{i}") for i in range(count)] + [Step("press", "next")]
+        steps += [Step("press", f"t:{i}") for i in condition_ticks(policy, role or (
+            policy.roles[-1].id if policy.roles else None))] + [Step("press", "next")]
     steps += [Step("press", "t:0"), Step("press", "next")]
     if policy.negative is not None:
         offered = policy.negative.for_role(role or (policy.roles[-1].id if policy.roles else None))
@@ -45,6 +45,21 @@ def happy_path(policy: Policy, start_date: str | None = None, role: str | None =
             steps.append(Step("press", f"l:{i}"))
     steps += [Step("press", "next"), Step("press", "next"), Step("press", "declare"), Step("press", "submit")]
     return steps
+
+
+def condition_ticks(policy: Policy, role: str | None) -> list[int]:
+    """The fewest conditions that satisfy the list: all, one, or each group's rule (Yunnan 第四条)."""
+    assert policy.conditions is not None
+    offered = policy.conditions.for_role(role)
+    if policy.conditions.mode == "all":
+        return list(range(len(offered)))
+    if policy.conditions.mode == "at_least_one":
+        return [0]
+    ticks = []
+    for group in policy.conditions.groups:
+        members = [i for i, item in enumerate(offered) if item.id in group.items]
+        ticks += members if group.mode == "all" else members[:1]
+    return sorted(ticks)
 
 
 def project_steps(policy: Policy) -> list[Step]:

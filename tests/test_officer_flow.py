@@ -206,8 +206,12 @@ def test_validation_no_extension_twice_panel_of_four_and_reasons_for_refusal(run
     assert cw(runtime).press(officer, f"c:a:{case.id}:unit_review:accept").toast
     for who, action, values in WALKS["zhejiang"]["steps"][:8]:  # four experts only
         act(runtime, CAST[who], case.id, action, values)
-    reply = cw(runtime).press(officer, f"c:a:{case.id}:expert_review:experts_done")
-    assert "4" in reply.toast and "5" in reply.toast and state_of(runtime, case.id) == "expert_review"
+    # 三(三) "一般不少于5人": four experts of both kinds may close the review only with the reason recorded
+    cw(runtime).press(officer, f"c:a:{case.id}:expert_review:experts_done")
+    cw(runtime).press(officer, f"c:v:{case.id}:diligent")
+    reply = runtime.flow.text(officer, "四位专家一致认为已履行勤勉尽责义务")
+    assert "少于5人" in reply.view.text
+    assert cw(runtime).press(officer, f"c:s:{case.id}").toast and state_of(runtime, case.id) == "expert_review"
 
     setup_cast(runtime, "dongguan")
     dg = submit(runtime, "dongguan", Who(502, "另一位"))
@@ -291,7 +295,9 @@ def test_liaoning_review_request_after_the_set_period_is_refused(runtime):
     case = submit(runtime, "liaoning")
     for who, action, values in WALKS["liaoning"]["steps"][:4]:
         act(runtime, CAST[who], case.id, action, values)
-    runtime.settings.today_override = TODAY + dt.timedelta(days=16)
+    # 15 days from 11-20 end on Sat 12-05; under 民法典 第二百零三条 the period runs to Mon 12-07, and the
+    # procedure's guard counts on the same calendar as the clocks: 12-08 is the first day after it
+    runtime.settings.today_override = TODAY + dt.timedelta(days=18)
     reply = cw(runtime).press(APPLICANT, f"c:a:{case.id}:conclusion_sent:ask_review")
     assert "期限已过" in reply.toast and state_of(runtime, case.id) == "conclusion_sent"
     assert act(runtime, APPLICANT, case.id, "confirm", []).toast is None

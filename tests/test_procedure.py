@@ -11,24 +11,32 @@ import yaml
 
 from bot.i18n import catalogue
 from dialogs.policy import CLOCK_EVENTS, GUARDS, PolicyError, load_policies, load_policy
-from dialogs.procedure import CaseFile, Procedures, ProcModel, Record
+from dialogs.procedure import _GUARDS, CaseFile, Procedures, Record
+from scheduler.calendar import WorkCalendar
 from tests.casework_scenario import WALKS
 
 POLICIES = load_policies()
-PROCS = Procedures(POLICIES)
+PROCS = Procedures(POLICIES, WorkCalendar())
 TODAY = dt.date(2026, 11, 20)
 ROLE = {"officer": "officer", "unit": "unit_reviewer", "group": "determination_group", "applicant": "applicant"}
 
 
-def values_for(policy_key: str, action_id: str, given: list) -> dict:
-    """The walk's values, in form order, keyed by field id (None = skipped)."""
+def values_for(policy_key: str, action_id: str, given: list, case: CaseFile | None = None) -> dict:
+    """The walk's values, in the order the form asks them (a field that does not apply is not asked),
+    keyed by field id (None = skipped)."""
     spec = PROCS.procedure(policy_key).action(action_id)
-    out = {}
-    for f, value in zip(spec.fields, given, strict=True):
+    case = case or CaseFile(PROCS.initial(policy_key))
+    out: dict = {}
+    queue = list(given)
+    for f in spec.fields:
+        if not PROCS.asks(policy_key, case, spec, f, out, TODAY):
+            continue
+        value = queue.pop(0)
         if value is None:
             continue
         out[f.id] = float(value) if f.kind == "number" and "." in value else int(value) if f.kind == "number" \
             else value
+    assert not queue, (action_id, queue)
     return out
 
 
@@ -52,14 +60,14 @@ def test_every_policy_declares_a_procedure_that_builds_one_machine():
 
 @pytest.mark.parametrize("policy_key", list(WALKS))
 def test_each_walk_reaches_the_final_state_with_its_notifications(policy_key):
-    case = CaseFile(PROCS.initial(policy_key))
+    case = CaseFile(PROCS.initial(policy_key), answers={"project": {"funding_level": "provincial"}})
     today = TODAY
     notes: list[str] = []
     for who, action, given in WALKS[policy_key]["steps"]:
         if who == "travel":
             today += dt.timedelta(days=action)
             continue
-        result = fire(policy_key, case, ROLE[who], action, values_for(policy_key, action, given), today)
+        result = fire(policy_key, case, ROLE[who], action, values_for(policy_key, action, given, case), today)
         assert result.ok, (action, result.error)
         notes += result.notify
     assert case.state == WALKS[policy_key]["final"]
@@ -80,8 +88,8 @@ def test_every_notification_and_guard_message_exists_in_both_languages_with_the_
                 known = {f.id for f in action.fields} | {"number", "policy", "state"}
                 assert used <= known, (policy.key, action.id, used - known)
     for guard in GUARDS:
-        assert f"proc.guard.{guard}" in zh
-        assert hasattr(ProcModel, f"g_{guard}")
+        assert f"proc.guard.{guard}" in zh and f"proc.guard.{guard}" in en
+        assert guard in _GUARDS
 
 
 def test_emitted_events_are_only_the_clock_engines_names():
@@ -135,16 +143,16 @@ def _expert(name: str, kind: str) -> dict:
     return {"name": name, "kind": kind, **crit, "opinion": "同意"}
 
 
-def test_zhejiang_panel_of_four_is_refused_and_needs_both_kinds():
+def test_zhejiang_panel_needs_both_kinds_of_expert():
     case = CaseFile("expert_review")
-    for i in range(4):
+    for i in range(5):
         assert fire("zhejiang", case, "officer", "expert", _expert(f"专家{i}", "technical")).ok
-    result = fire("zhejiang", case, "officer", "experts_done", {})
-    assert result.error.key == "proc.guard.panel_complete" and result.error.params["n"] == 4
-    fire("zhejiang", case, "officer", "expert", _expert("专家3", "financial"))  # same person again: not a fifth
-    assert fire("zhejiang", case, "officer", "experts_done", {}).error is not None
-    fire("zhejiang", case, "officer", "expert", _expert("专家5", "financial"))
-    assert fire("zhejiang", case, "officer", "experts_done", {}).ok
+    result = fire("zhejiang", case, "officer", "experts_done", {"conclusion": "diligent", "summary": "x"})
+    assert result.error.key == "proc.guard.panel_kinds" and result.error.params["n"] == 5
+    fire("zhejiang", case, "officer", "expert", _expert("专家4", "financial"))  # same person again: not a sixth
+    assert PROCS.why_not("zhejiang", case, PROCS.procedure("zhejiang").action("experts_done"), {}, TODAY,
+                         check_fields=False) is None  # both kinds now on record under five distinct names
+    assert fire("zhejiang", case, "officer", "experts_done", {"conclusion": "diligent", "summary": "x"}).ok
     assert case.state == "collective"
 
 
@@ -164,7 +172,7 @@ def test_zhejiang_unfavourable_decision_skips_publicity():
 
 def test_yunnan_decision_needs_finance_and_audit_and_correction_is_conditional():
     case = CaseFile("deliberation")
-    decision = {"outcome": "lighter", "correction": "no"}
+    decision = {"outcome": "lighter", "correction": "not_start", "correction_reason": "已自行纠正"}
     assert fire("yunnan", case, "officer", "decide", decision).error.key == "proc.guard.consulted_required"
     fire("yunnan", case, "officer", "consult", {"department": "finance", "text": "同意"})
     assert fire("yunnan", case, "officer", "decide", decision).error is not None
@@ -173,7 +181,10 @@ def test_yunnan_decision_needs_finance_and_audit_and_correction_is_conditional()
     assert [e.event for e in result.events] == ["decided"]
     assert fire("yunnan", case, "officer", "notice", {"grounds": "x", "demands": "y"}).error.key == \
         "proc.guard.correction_ordered"
-    assert fire("yunnan", case, "officer", "feedback", {"funds": 0}).ok and case.state == "report_due"
+    fire("yunnan", case, "officer", "file_copy", {"department": "组织部", "date": "2026-11-20"})
+    # 从轻、减轻 is not 免责: no fund return, no failure report (第十条、第十一条)
+    assert fire("yunnan", case, "officer", "feedback", {"funds": 0}).error.key == "proc.guard.exempted"
+    assert fire("yunnan", case, "officer", "feedback_other", {}).ok and case.state == "closed"
 
 
 def test_yunnan_interview_sets_the_rectification_clock():
@@ -186,15 +197,19 @@ def test_yunnan_interview_sets_the_rectification_clock():
     result = fire("yunnan", case, "officer", "interview", {"record": "记录", "days": 30})
     assert [(e.event, e.details) for e in result.events] == [
         ("interview_held", {}), ("clock_set", {"time_limit": "rectification", "length": 30})]
-    assert fire("yunnan", case, "officer", "severe", {"reason": "未整改"}).ok and case.state == "closed"
+    assert fire("yunnan", case, "officer", "severe", {"reason": "未整改"}).error.key == "proc.err.missing"
+    assert fire("yunnan", case, "officer", "severe", {"finding": "repeated", "reason": "同一错误再次发生"}).ok
+    assert case.state == "closed"
 
 
 def test_liaoning_review_only_within_the_period_the_unit_set():
     case = CaseFile("determination")
+    body = {"body": "党委会", "body_date": "2026-11-19"}
     assert fire("liaoning", case, "determination_group", "conclude",
-                {"level": "meets", "reason": "r", "days": 10}).error.key == "proc.err.after"
+                {"level": "meets", "reason": "r", "days": 10, **body}).error.key == "proc.err.after"
     fire("liaoning", case, "determination_group", "group", {"mode": "third_party", "members": "某事务所"})
-    result = fire("liaoning", case, "determination_group", "conclude", {"level": "fails", "reason": "r", "days": 10})
+    result = fire("liaoning", case, "determination_group", "conclude",
+                  {"level": "fails", "reason": "r", "days": 10, **body})
     assert [e.event for e in result.events] == ["conclusion_sent", "clock_set"]
     late = TODAY + dt.timedelta(days=11)
     assert fire("liaoning", case, "applicant", "ask_review", {"grounds": "g"}, late).error.key == \

@@ -90,7 +90,9 @@ def test_negative_list_bars_and_keeps_the_draft(wizard: Wizard) -> None:
 def test_zhejiang_after_acceptance_check_is_barred(wizard: Wizard) -> None:
     draft = DraftView("origin", {"policy": "zhejiang"})
     wizard.apply(draft, "o:own")
-    wizard.apply(draft, "g:before_acceptance_check.y")
+    wizard.apply(draft, "g:termination_filed.y")
+    wizard.apply(draft, "g:acceptance_done.y")
+    wizard.apply(draft, "g:acceptance_entered.n")
     wizard.apply(draft, "next")
     assert draft.state == "barred"
     lines = ScreenBuilder(wizard).build(draft).lines

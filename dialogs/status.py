@@ -1,0 +1,55 @@
+"""What a policy's legal status is, in full, as texts the screens, the case file and the 申请书 show.
+
+The header of every screen carries the short form (`short_status`); where a user chooses a policy or
+reads a case, `status_lines` gives everything the file says: the stage, the document number, the dates
+of effect and validity with their clause, and the policy file's own `status_note` (e.g. Yunnan's "是否
+延续适用请向云南省科学技术厅核实"). A lapsed document must be confirmed by the researcher after reading
+why (`needs_confirmation`; the wizard checks it through dialogs.answers.step_problem).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dialogs.policy import Policy
+from dialogs.text import Msg, Text, msg
+
+
+def short_status(policy: Policy, today: dt.date) -> Msg:
+    """The one-phrase status of the screen headers: 征求意见稿 / 现行有效 / 有效期已于…届满 / 改革实施方案."""
+    status = policy.status(today)
+    if status == "lapsed":
+        return msg("status.lapsed", until=(policy.valid_until or today).isoformat())
+    return msg(f"status.{status}")
+
+
+def status_lines(policy: Policy, today: dt.date) -> list[Text]:
+    """Every status fact of the policy file, one text per line, in both languages through the catalogue."""
+    lines: list[Text] = [msg("rules.status.head", status=short_status(policy, today), clause=policy.status_clause)]
+    if policy.doc_number:
+        lines.append(msg("rules.status.doc_number", number=policy.doc_number))
+    else:
+        lines.append(msg(f"rules.status.no_number.{policy.stage}"))
+    if policy.valid_from is not None:
+        key = "rules.status.valid_from" if policy.valid_from <= today else "rules.status.valid_from_future"
+        lines.append(msg(key, date=policy.valid_from.isoformat()))
+    if policy.valid_until is not None:
+        key = "rules.status.lapsed_on" if policy.status(today) == "lapsed" else "rules.status.valid_until"
+        lines.append(msg(key, date=policy.valid_until.isoformat(), clause=policy.status_clause))
+    elif policy.stage == "issued":
+        lines.append(msg("rules.status.no_end"))
+    if policy.status_note is not None:
+        lines.append(policy.status_note)
+    return lines
+
+
+def needs_confirmation(policy: Policy, today: dt.date) -> bool:
+    """A document whose stated validity has ended is used only after the researcher confirmed, having read
+    the status lines, that they still want to apply under it."""
+    return policy.status(today) == "lapsed"
+
+
+def confirmation_prompt(policy: Policy, today: dt.date) -> Text:
+    """The question the confirmation screen asks, under the status lines."""
+    return msg("rules.status.confirm_prompt", until=(policy.valid_until or today).isoformat(),
+               clause=policy.status_clause, name=policy.short_name)

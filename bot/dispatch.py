@@ -42,7 +42,8 @@ from storage.inbox import Claimed, Handling, current_handling
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-MAX_BACKOFF = 60.0
+MAX_BACKOFF = 30.0  # an update that failed for a reason not the user's is tried again at least this often
+UNREACHABLE_BACKOFF = 5.0  # and the inbox itself is looked at again this often while the database is away
 GIVE_UP_AFTER = dt.timedelta(hours=24)  # as long as Telegram itself keeps an undelivered update
 
 
@@ -92,6 +93,7 @@ class Dispatcher:
         self.idle = idle
         self._kick = asyncio.Event()
         self._generation = 0  # moves on with every kick: a kick during a claim is not missed
+        self._unreachable = False
         self.handled = 0
 
     def kick(self) -> None:
@@ -138,10 +140,15 @@ class Dispatcher:
                 claimed = await self._db(self._finish_and_claim, finished)
                 finished = []
                 failures = 0
+                if self._unreachable:
+                    self._unreachable = False
+                    log.info("inbox reachable again")
             except Exception as exc:  # noqa: BLE001 - the database is away: wait, keep what to finish
                 failures += 1
-                delay = backoff(failures).total_seconds()
-                log.warning("inbox unreachable (%s); retrying in %.1fs", type(exc).__name__, delay)
+                delay = min(UNREACHABLE_BACKOFF, backoff(failures).total_seconds())
+                if not self._unreachable:  # once per outage, not once per worker and attempt
+                    self._unreachable = True
+                    log.warning("inbox unreachable (%s: %s); the workers keep retrying", type(exc).__name__, exc)
                 await self._sleep(stop, delay)
                 continue
             if not claimed:

@@ -25,11 +25,8 @@ from bot.outbox import retry_after_seconds
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 30.0
+STORE_BACKOFF = 5.0  # the database coming back should be noticed within seconds
 Store = Callable[[list[dict[str, Any]]], Awaitable[int]]
-
-
-class GetsUpdates:  # what poll() needs of telegram.Bot (tests pass a fake)
-    async def get_updates(self, offset: int | None = None, timeout: int = 0, **kwargs: Any) -> Any: ...
 
 
 async def poll(bot: Any, store: Store, timeout: int, stop: asyncio.Event) -> None:
@@ -37,14 +34,15 @@ async def poll(bot: Any, store: Store, timeout: int, stop: asyncio.Event) -> Non
     backoff = 0.5
     stopping = asyncio.create_task(stop.wait())
 
-    async def pause(reason: str) -> None:
+    async def pause(reason: str, cap: float = MAX_BACKOFF) -> None:
         nonlocal backoff
+        backoff = min(backoff, cap)
         log.warning("%s; retrying in %.1fs", reason, backoff)
         try:
             await asyncio.wait_for(asyncio.shield(stopping), backoff)
         except TimeoutError:
             pass
-        backoff = min(backoff * 2, MAX_BACKOFF)
+        backoff = min(backoff * 2, cap)
 
     try:
         while not stop.is_set():
@@ -77,7 +75,7 @@ async def poll(bot: Any, store: Store, timeout: int, stop: asyncio.Event) -> Non
             try:
                 await store(batch)
             except Exception as exc:  # noqa: BLE001 - not stored means not confirmed: fetched again
-                await pause(f"could not store {len(batch)} update(s) ({type(exc).__name__}: {exc})")
+                await pause(f"could not store {len(batch)} update(s) ({type(exc).__name__}: {exc})", STORE_BACKOFF)
                 continue
             backoff = 0.5
             offset = max(int(u["update_id"]) for u in batch) + 1

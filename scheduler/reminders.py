@@ -23,7 +23,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from dialogs.answers import steps_for
@@ -53,6 +55,7 @@ FILING_LEFTS = (5, 2, 1)
 APPLICANT_LEFTS = (2,)
 CLOSED_DRAFT = {"submitted", "deleted"}
 DIGEST_AT = dt.time(9, 0)
+_ROWS = "clock_rows_read"  # Session.info: the clock rows read in this transaction, by owner
 Owner = tuple[str, int]  # ("case" | "draft", id)
 
 
@@ -73,6 +76,12 @@ class TickReport:
     late: int = 0
     moved: int = 0
     messages: list[str] = field(default_factory=list)
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _forget_rows(session: OrmSession, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_ROWS, None)
 
 
 def _locked(session: Session, model: type[Any], ident: int) -> Any:
@@ -214,9 +223,9 @@ class ReminderEngine:
                     row.status, row.next_fire_at = "stopped", None
                 continue
             if row is None:
-                row = ClockRow(scope="case", owner_id=case.id or 0, limit_id=limit_id, audience="applicant",
-                               policy_key=policy.key, working=False, status="running")
-                session.add(row)
+                row = self._add(session, ClockRow(scope="case", owner_id=case.id or 0, limit_id=limit_id,
+                                                  audience="applicant", policy_key=policy.key, working=False,
+                                                  status="running"))
             row.recipient_id = case.applicant_id
             row.status, row.started_on, row.due_date, row.provisional = "running", local_date(start), None, False
             row.updated_at = utcnow()
@@ -252,10 +261,9 @@ class ReminderEngine:
                 row.status, row.next_fire_at = "stopped", None
             return
         if row is None:
-            row = ClockRow(scope="draft", owner_id=draft.id or 0, limit_id="_silence", audience="applicant",
-                           recipient_id=draft.user_id, policy_key=draft.policy_key or "", working=False,
-                           status="running")
-            session.add(row)
+            row = self._add(session, ClockRow(scope="draft", owner_id=draft.id or 0, limit_id="_silence",
+                                              audience="applicant", recipient_id=draft.user_id,
+                                              policy_key=draft.policy_key or "", working=False, status="running"))
         changed = draft.updated_at or now
         row.status = "running"
         row.policy_key = draft.policy_key or ""
@@ -267,9 +275,21 @@ class ReminderEngine:
         row.updated_at = utcnow()
 
     @staticmethod
-    def _row(session: Session, scope: str, owner_id: int, limit_id: str) -> ClockRow | None:
-        return session.exec(select(ClockRow).where(ClockRow.scope == scope, ClockRow.owner_id == owner_id,
-                                                   ClockRow.limit_id == limit_id)).first()
+    def _rows(session: Session, scope: str, owner_id: int) -> dict[str, ClockRow]:
+        """All clock rows of one case or draft, read once per transaction (a refresh looks at each)."""
+        cache: dict[tuple[str, int], dict[str, ClockRow]] = session.info.setdefault(_ROWS, {})
+        if (scope, owner_id) not in cache:
+            cache[(scope, owner_id)] = {r.limit_id: r for r in session.exec(
+                select(ClockRow).where(ClockRow.scope == scope, ClockRow.owner_id == owner_id))}
+        return cache[(scope, owner_id)]
+
+    def _row(self, session: Session, scope: str, owner_id: int, limit_id: str) -> ClockRow | None:
+        return self._rows(session, scope, owner_id).get(limit_id)
+
+    def _add(self, session: Session, row: ClockRow) -> ClockRow:
+        session.add(row)
+        self._rows(session, row.scope, row.owner_id)[row.limit_id] = row
+        return row
 
     def _stop(self, session: Session, scope: str, owner_id: int, limit_id: str) -> None:
         row = self._row(session, scope, owner_id, limit_id)
@@ -280,9 +300,8 @@ class ReminderEngine:
                 recipient: int | None, policy_key: str, now: dt.datetime) -> None:
         row = self._row(session, scope, owner_id, clock.limit.id)
         if row is None:
-            row = ClockRow(scope=scope, owner_id=owner_id, limit_id=clock.limit.id, audience=audience,
-                           policy_key=policy_key, status=clock.status)
-            session.add(row)
+            row = self._add(session, ClockRow(scope=scope, owner_id=owner_id, limit_id=clock.limit.id,
+                                              audience=audience, policy_key=policy_key, status=clock.status))
         row.audience, row.recipient_id, row.working = audience, recipient, clock.working
         row.status = clock.status
         row.started_on = clock.started_on

@@ -156,8 +156,8 @@ class Dispatcher:
                 continue
             row = claimed[0]
             outcome, error = await self._handle(row)
-            if outcome == "done":
-                finished.append(row.id)
+            if outcome == "done" or (outcome == "failed" and row.status == inbox.APPLIED):
+                finished.append(row.id)  # (showing an applied update once more is tried once)
                 continue
             try:
                 if outcome == "retry" and not self._too_old(row):
@@ -200,7 +200,7 @@ class Dispatcher:
             update = Update.de_json(row.payload, self.app.bot)
         except Exception as exc:  # noqa: BLE001 - nothing any handler could do with it
             log.error("update %s could not be read and is skipped: %s", row.update_id, exc)
-            return "failed", f"unreadable: {exc}"
+            return "done", f"unreadable: {exc}"
         handling = Handling(row.id, row.update_id, row.attempts)
         token = current_handling.set(handling)
         try:

@@ -175,9 +175,10 @@ def claim_update(session: Session, update_id: int | None, now: dt.datetime | Non
         return True
     if session.execute(select(table.c.id).where(table.c.update_id == update_id)).first() is not None:
         return False
+    # done at once: nothing for a worker to hand over (its payload is not stored), only the id to remember
     inserted = session.execute(_insert(session).values(
-        update_id=update_id, lane=0, payload={}, fingerprint="", status=APPLIED, received_at=now or utcnow(),
-        attempts=1, applied_at=utcnow()).on_conflict_do_nothing(index_elements=["update_id"])
+        update_id=update_id, lane=-1, payload={}, fingerprint="", status=DONE, received_at=now or utcnow(),
+        attempts=1, applied_at=utcnow(), finished_at=utcnow()).on_conflict_do_nothing(index_elements=["update_id"])
         .returning(table.c.id))
     return inserted.first() is not None
 

@@ -119,3 +119,36 @@ async def test_an_update_applied_before_a_crash_is_handed_over_again_and_changes
     assert app.applied == ["after"]
     with session_scope(engine) as s:
         assert dispatch.pending_rerenders(engine) == 0 and inbox.backlog(s) == 0
+
+
+async def test_the_user_hears_once_that_an_answer_is_delayed_not_that_it_failed(tmp_path):
+    from types import SimpleNamespace
+
+    from telegram import Update
+
+    from bot.app import TelegramBot
+    from bot.config import Settings
+    from bot.i18n import t
+    from bot.runtime import build_runtime
+    from storage.inbox import Handling, current_handling
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/bot.db", bot_token="1:x", _env_file=None)
+    bot = TelegramBot(build_runtime(settings).flow, settings)
+    sent: list[str] = []
+
+    async def send_message(chat_id: int, text: str) -> None:
+        sent.append(text)
+
+    update = Update.de_json(text(1, 7, "answer"), None)
+    context = SimpleNamespace(error=OperationalError("SELECT 1", {}, Exception("database is locked")),
+                              bot=SimpleNamespace(send_message=send_message))
+    for attempt in (1, 2, 3):
+        token = current_handling.set(Handling(1, 1, attempt))
+        try:
+            await bot.on_error(update, context)
+        finally:
+            current_handling.reset(token)
+    assert sent == [t("ops.retrying", "zh")]
+    context.error = ValueError("a bug")
+    await bot.on_error(update, context)
+    assert sent[-1] == t("err.internal", "zh")

@@ -162,7 +162,7 @@ class Node:
                 await asyncio.wait_for(stop.wait(), self.settings.leader_retry_seconds)
             except TimeoutError:
                 pass
-        self._step_down()
+        self._step_down(lost=False)
 
     def _lead(self, app: Application) -> None:
         flow = self.flow
@@ -176,7 +176,7 @@ class Node:
         self.leaderships += 1
         log.info("%s", t("ops.leader", self.settings.default_language))
 
-    def _step_down(self) -> None:
+    def _step_down(self, lost: bool = True) -> None:
         if not self.leader:
             return
         if self.reminders is not None:
@@ -184,7 +184,8 @@ class Node:
         if self.outbox_task is not None:
             self.outbox_task.cancel()
         self.leader = False
-        log.warning("%s", t("ops.leader_lost", self.settings.default_language))
+        if lost:
+            log.warning("%s", t("ops.leader_lost", self.settings.default_language))
 
 
 def run(app: Application, flow: Any, settings: Settings, webhook: bool) -> int:

@@ -1,4 +1,5 @@
-"""`python -m bot` runs the bot with long polling; `python -m bot console` runs the same dialogs in a terminal."""
+"""`python -m bot` runs the bot with long polling, `python -m bot --webhook` behind a webhook URL;
+`python -m bot console` runs the same dialogs in a terminal. See bot/services.py for what one process runs."""
 
 from __future__ import annotations
 
@@ -42,23 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.webhook and not settings.webhook_ready():
         print(t("doc.webhook.incomplete", settings.default_language), file=sys.stderr)
         return 2
-    from telegram import Update
-
     from bot.app import TelegramBot
-    from bot.polling import run_polling
+    from bot.services import run
 
     runtime = build_runtime(settings)
     app = TelegramBot(runtime.flow, settings).build()
-    if args.webhook:
-        from urllib.parse import urlparse
-
-        app.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port,
-                        url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-                        webhook_url=settings.webhook_url, secret_token=settings.webhook_secret,
-                        allowed_updates=Update.ALL_TYPES)
-        return 0
-    run_polling(app, settings.poll_timeout)
-    return 0
+    return run(app, runtime.flow, settings, webhook=args.webhook)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from telegram import (
@@ -27,14 +26,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot.alerts import ReminderService
 from bot.config import Settings
+from bot.dispatch import first_attempt, report_failure
 from bot.document_flow import COMMANDS as DOC_COMMANDS
 from bot.document_flow import OutFile
 from bot.flow import Flow, Reply, Who
-from bot.i18n import t
+from bot.i18n import normalise_language, t
 from bot.officer_flow import CaseReply
-from bot.outbox import OutboxWorker
 from bot.resilience import RetryingRateLimiter, record_blocked
 from dialogs.wizard import UploadInfo
 
@@ -62,11 +60,10 @@ class TelegramBot:
     def __init__(self, flow: Flow, settings: Settings) -> None:
         self.flow = flow
         self.settings = settings
-        self.outbox_task: asyncio.Task[None] | None = None
-        self.reminders: ReminderService | None = None
 
     def build(self) -> Application:
-        builder = (ApplicationBuilder().token(self.settings.bot_token)
+        # no Updater: updates come through the inbox (bot/services.py: the poller or the webhook endpoint)
+        builder = (ApplicationBuilder().token(self.settings.bot_token).updater(None)
                    .base_url(self.settings.bot_api_base_url).base_file_url(self.settings.bot_api_file_url)
                    .post_init(self._post_init).post_stop(self._post_stop))
         if self.settings.rate_limiter:
@@ -103,18 +100,10 @@ class TelegramBot:
             casework.bot_username = app.bot.username
             for admin_id in self.settings.admin_ids:
                 await self._set_menu(app.bot, admin_id, "admin")
-            # the outbox is delivered for as long as the bot runs; rows survive restarts in the database
-            self.outbox_task = asyncio.get_running_loop().create_task(OutboxWorker(self.flow.engine).run(app.bot))
-        # statutory reminders and officer alerts: a scan of the clocks table, woken by APScheduler
-        self.reminders = ReminderService(self.flow.engine, self.flow.policies, self.flow.wizard.calendar,
-                                         self.settings, self.flow.casework)
-        self.reminders.start()
+        # the outbox sender and the reminder scheduler run in one process of all (bot/services.py)
 
     async def _post_stop(self, app: Application) -> None:
-        if self.outbox_task is not None:
-            self.outbox_task.cancel()
-        if self.reminders is not None:
-            self.reminders.stop()
+        pass
 
     async def _set_menu(self, bot: object, chat_id: int, menu: str) -> None:
         """Each role sees its own commands: staff and admins get theirs in their own chat only."""
@@ -228,18 +217,27 @@ class TelegramBot:
             log.info("user %s blocked the bot: %s", update.effective_user.id, context.error)
             record_blocked(self.flow.engine, update.effective_user.id)
             return  # telling them about it would be refused the same way
-        log.error("update failed", exc_info=context.error)
+        # not the user's doing (database away, lock timeout): the inbox keeps the update and retries it
+        retried = report_failure(context.error)
+        if retried:
+            log.warning("update delayed, will be retried: %s: %s", type(context.error).__name__, context.error)
+        else:
+            log.error("update failed", exc_info=context.error)
         if not isinstance(update, Update) or update.effective_user is None or update.effective_chat is None:
             return
-        try:
-            lang = self.flow.language_of(_who(update))
+        if retried and not first_attempt():
+            return  # told once already
+        key = "ops.retrying" if retried else "err.internal"
+        try:  # a database that is away would keep us waiting here: the user's own Telegram language then
+            lang = (normalise_language(update.effective_user.language_code or self.settings.default_language)
+                    if retried else self.flow.language_of(_who(update)))
         except Exception:  # noqa: BLE001 - the database itself may be what failed
             lang = self.settings.default_language
         try:
             if update.callback_query is not None:
-                await update.callback_query.answer(t("err.internal", lang), show_alert=True)
+                await update.callback_query.answer(t(key, lang), show_alert=True)
             else:
-                await context.bot.send_message(update.effective_chat.id, t("err.internal", lang))
+                await context.bot.send_message(update.effective_chat.id, t(key, lang))
         except Exception:  # noqa: BLE001
             log.exception("could not tell the user about the failure")
 

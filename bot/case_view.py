@@ -17,7 +17,8 @@ from dialogs.policy import Policy, ProcField
 from dialogs.procedure import CaseFile, Procedures, Record
 from dialogs.screens import status_text
 from scheduler.calendar import WorkCalendar
-from scheduler.clocks import Clock, ClockEvent, clocks_for
+from scheduler.clockevents import case_clock_events
+from scheduler.clocks import Clock, clocks_for
 from storage import caserepo as cr
 from storage import repo
 from storage.casework import CaseEvent
@@ -54,9 +55,8 @@ class CaseViews:
         return t(f"off.audit.{action_id}", lang) if action_id in FLOW_ACTIONS else action_id
 
     def clocks(self, s: Session, case: Case) -> list[Clock]:
-        events = [ClockEvent(e.event, cr.shanghai_date(e.at), dict(e.details))
-                  for e in cr.history(s, case.id or 0) if e.event and not e.refused]
-        return clocks_for(self.policies[case.policy_key], events, self.calendar, self.settings.today())
+        return clocks_for(self.policies[case.policy_key], case_clock_events(s, case), self.calendar,
+                          self.settings.today())
 
     def clock_line(self, clock: Clock, lang: str) -> str | None:
         label = clock.limit.label.get(lang)

@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     webhook_secret: str = ""
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
+    # Concurrency (README "Processes and concurrency"): inbox workers per process, how long a database lock
+    # or an unreachable server is waited for before the update is retried later, and how long a claimed
+    # update stays leased to a process that stopped answering (a dead one's leases end at once on PostgreSQL).
+    update_workers: int = 8
+    db_lock_timeout: float = 30.0
+    inbox_lease_seconds: float = 60.0
+    # Seconds between two attempts to become the scheduler when another process holds it (PostgreSQL).
+    leader_retry_seconds: float = 2.0
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -23,8 +23,9 @@ from dialogs.policy import Policy
 from dialogs.screens import ScreenBuilder
 from dialogs.wizard import DraftView, UploadInfo
 from scheduler.calendar import WorkCalendar
+from scheduler.clockevents import case_clock_events as clock_events
+from scheduler.clockevents import local_date
 from storage import caserepo, repo
-from storage.clockevents import clock_events, local_date
 from storage.db import session_scope
 from storage.models import Case, Draft, User
 

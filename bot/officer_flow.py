@@ -461,6 +461,8 @@ class OfficerFlow:
             return CaseReply(view=self._form_view(case, spec, form, lang, error=f"⚠ {error}" if error else None))
 
     def _commit(self, s: Session, who: Who, lang: str, case: Case, form: PendingForm, spec: ProcAction) -> CaseReply:
+        # the case row locked and read afresh: the reminder scan acting on it waits, or went first and is seen
+        s.refresh(case, with_for_update=True)
         cr.clear_form(s, who.user_id)
         acting = self._may_act(s, who, lang, case, spec, form.state, spec.id)
         if isinstance(acting, CaseReply):

@@ -1,9 +1,13 @@
 """Delivers the notification outbox: rows written in the same transaction as the change they report.
 
 A row is marked delivered only after Telegram confirmed the message, so a crash between the state
-change and the send delays the message but never loses it (at worst a message whose confirmation was
-lost in the crash is sent twice). Failures are retried with exponential backoff; Telegram's RetryAfter
-is honoured; a user who blocked the bot is marked (`User.blocked_bot`) and not retried.
+change and the send delays the message but never loses it (at worst the one message whose confirmation
+was lost in the crash is sent again: one duplicate per crash). Rows are claimed before they are sent
+(`caserepo.claim_messages`: `FOR UPDATE SKIP LOCKED` and a lease), so two senders never send the same
+row; the scheduler's process is the only sender in normal operation (bot/services.py), which keeps the
+whole bot within Telegram's 30 messages/s however many processes run. Failures are retried with
+exponential backoff; Telegram's RetryAfter is honoured; a user who blocked the bot is marked
+(`User.blocked_bot`) and not retried.
 """
 
 from __future__ import annotations
@@ -11,8 +15,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Any, Protocol
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any, Protocol, TypeVar
 
+from aiolimiter import AsyncLimiter
 from sqlalchemy.engine import Engine
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
@@ -23,8 +30,10 @@ from storage.db import session_scope
 from storage.models import Case, User, utcnow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 MAX_BACKOFF = dt.timedelta(minutes=10)
 MAX_BAD_REQUESTS = 5
+LEASE = dt.timedelta(minutes=2)
 
 
 class SendsMessages(Protocol):
@@ -44,14 +53,21 @@ def retry_after_seconds(exc: RetryAfter) -> float:
 
 class OutboxWorker:
     def __init__(self, engine: Engine, poll_interval: float = 1.0, batch: int = 20,
-                 messages_per_second: float = 30.0) -> None:
+                 messages_per_second: float = 30.0, owner: int = 0, executor: Executor | None = None,
+                 live_owners: Callable[[], set[int] | None] = lambda: None) -> None:
         self.engine = engine
         self.poll_interval = poll_interval
         self.batch = batch
-        # PTB's limiter lets a burst of 30 through on top of 30/s; Telegram counts per second, so a fan-out of
-        # reminders is paced evenly here instead: never more than `messages_per_second` within any second.
-        self.spacing = 1.0 / messages_per_second
-        self._last_send = 0.0
+        self.owner = owner
+        self.executor = executor
+        self.live_owners = live_owners
+        # Telegram counts messages per second: aiolimiter's leaky bucket with room for one message, leaking
+        # one every 1/30 s, spaces a fan-out evenly, so no second ever holds more than 30 (a bucket of 30 per
+        # second would let a burst of 30 through on top of the steady 30).
+        self.limiter = AsyncLimiter(1, 1.0 / messages_per_second)
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     async def run(self, bot: SendsMessages) -> None:
         """Forever: deliver what is due, then wait a little when nothing was."""
@@ -60,37 +76,53 @@ class OutboxWorker:
                 sent = await self.deliver_due(bot)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the worker must outlive a database hiccup
-                log.exception("outbox pass failed")
+            except Exception as exc:  # noqa: BLE001 - the worker must outlive a database hiccup
+                log.warning("outbox pass failed (%s: %s)", type(exc).__name__, exc)
                 sent = 0
             if not sent:
                 await asyncio.sleep(self.poll_interval)
 
+    def _claim(self) -> list[tuple[int | None, int, str]]:
+        with session_scope(self.engine) as s:
+            rows = cr.claim_messages(s, self.owner, LEASE, self.batch, self.live_owners())
+            return [(r.id, r.chat_id, r.text) for r in rows]
+
+    def release(self) -> None:
+        with session_scope(self.engine) as s:
+            cr.release_messages(s, self.owner)
+
     async def deliver_due(self, bot: SendsMessages) -> int:
         """One pass; returns how many rows were delivered."""
-        with session_scope(self.engine) as s:
-            due = [(r.id, r.chat_id, r.text) for r in cr.due_messages(s, utcnow(), self.batch)]
+        due = await self._db(self._claim)
         delivered = 0
-        for row_id, chat_id, text in due:
-            wait = self._last_send + self.spacing - asyncio.get_running_loop().time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._last_send = asyncio.get_running_loop().time()
+        for n, (row_id, chat_id, text) in enumerate(due):
+            await self.limiter.acquire()
             try:
                 message = await bot.send_message(chat_id, text)
             except RetryAfter as exc:
-                self._retry(row_id, f"RetryAfter {exc}", dt.timedelta(seconds=retry_after_seconds(exc)))
+                await self._db(self._retry, row_id, f"RetryAfter {exc}",
+                               dt.timedelta(seconds=retry_after_seconds(exc)))
+                await self._db(self._unclaim, [r[0] for r in due[n + 1:]])
                 break  # the whole bot is throttled, not just this chat
             except Forbidden as exc:
-                self._blocked(row_id, chat_id, str(exc))
+                await self._db(self._blocked, row_id, chat_id, str(exc))
             except BadRequest as exc:
-                self._retry(row_id, f"BadRequest {exc}", None, give_up_after=MAX_BAD_REQUESTS)
+                await self._db(self._retry, row_id, f"BadRequest {exc}", None, MAX_BAD_REQUESTS)
             except TelegramError as exc:
-                self._retry(row_id, f"{type(exc).__name__} {exc}", None)
+                await self._db(self._retry, row_id, f"{type(exc).__name__} {exc}", None)
             else:
-                self._delivered(row_id, getattr(message, "message_id", None))
+                await self._db(self._delivered, row_id, getattr(message, "message_id", None))
                 delivered += 1
         return delivered
+
+    def _unclaim(self, ids: list[int | None]) -> None:
+        if not ids:
+            return
+        with session_scope(self.engine) as s:
+            for row_id in ids:
+                row = s.get(Outbox, row_id)
+                if row is not None and row.lease_owner == self.owner:
+                    row.lease_owner, row.lease_until = None, None
 
     def _delivered(self, row_id: int | None, message_id: int | None) -> None:
         with session_scope(self.engine) as s:
@@ -100,6 +132,7 @@ class OutboxWorker:
                 row.delivered_at = utcnow()
                 row.message_id = message_id
                 row.attempts += 1
+                row.lease_owner, row.lease_until = None, None
 
     def _retry(self, row_id: int | None, error: str, wait: dt.timedelta | None,
                give_up_after: int | None = None) -> None:
@@ -110,6 +143,7 @@ class OutboxWorker:
             row.attempts += 1
             row.last_error = error[:500]
             row.next_attempt_at = utcnow() + (wait if wait is not None else backoff(row.attempts))
+            row.lease_owner, row.lease_until = None, None
             if give_up_after is not None and row.attempts >= give_up_after:
                 row.status = "failed"
             log.warning("outbox %s: attempt %s failed: %s", row_id, row.attempts, error)
@@ -119,6 +153,7 @@ class OutboxWorker:
             row = s.get(Outbox, row_id)
             if row is not None:
                 row.attempts += 1
+                row.lease_owner, row.lease_until = None, None
                 row.status = "blocked"
                 row.last_error = error[:500]
             user = s.get(User, chat_id)

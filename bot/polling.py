@@ -1,82 +1,88 @@
-"""Long polling that confirms an update to Telegram only after the bot has handled it.
+"""Long polling that confirms a batch to Telegram only after it is safely in the inbox.
 
 PTB's Updater asks for the next offset — which confirms the batch — while the application is still
-handling that batch, so a crash in between loses the update for good. Here a batch is handled first and
-only the next getUpdates confirms it: after a crash the update is delivered again, and the processed-updates
-table (claimed in the same transaction as the answer) makes the second delivery change nothing.
+handling it, so a crash in between loses the update for good. Here each batch is written to the inbox
+table in one transaction (storage/inbox.py) and only the next getUpdates confirms it: a crash before the
+commit means Telegram delivers the batch again (the inbox drops what it already has); a database that is
+away means the batch is simply not confirmed and is fetched again after a back-off. Handling happens
+from the inbox (bot/dispatch.py), so a slow answer never holds up the poll.
+
+409 Conflict (another poller, e.g. during a deploy overlap, or a webhook still set) and 5xx answers are
+retried with back-off instead of ending the bot; only an invalid token is fatal.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import signal
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import Update
-from telegram.error import NetworkError, RetryAfter, TimedOut
-from telegram.ext import Application
+from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.outbox import retry_after_seconds
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 30.0
+STORE_BACKOFF = 5.0  # the database coming back should be noticed within seconds
+Store = Callable[[list[dict[str, Any]]], Awaitable[int]]
 
 
-async def poll(app: Application, timeout: int, stop: asyncio.Event) -> None:
+async def poll(bot: Any, store: Store, timeout: int, stop: asyncio.Event) -> None:
     offset: int | None = None
     backoff = 0.5
     stopping = asyncio.create_task(stop.wait())
+
+    async def pause(reason: str, cap: float = MAX_BACKOFF) -> None:
+        nonlocal backoff
+        backoff = min(backoff, cap)
+        log.warning("%s; retrying in %.1fs", reason, backoff)
+        try:
+            await asyncio.wait_for(asyncio.shield(stopping), backoff)
+        except TimeoutError:
+            pass
+        backoff = min(backoff * 2, cap)
+
     try:
         while not stop.is_set():
-            fetch = asyncio.create_task(app.bot.get_updates(offset=offset, timeout=timeout,
-                                                            allowed_updates=Update.ALL_TYPES))
+            fetch = asyncio.create_task(bot.get_updates(offset=offset, timeout=timeout,
+                                                        allowed_updates=Update.ALL_TYPES))
             await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if not fetch.done():
                 fetch.cancel()
                 break
             try:
                 updates = fetch.result()
+            except InvalidToken:
+                raise
             except RetryAfter as exc:
                 await asyncio.sleep(retry_after_seconds(exc))
                 continue
-            except (NetworkError, TimedOut) as exc:
-                log.warning("getUpdates failed (%s); retrying in %.1fs", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
+            except Conflict as exc:
+                await pause(f"getUpdates conflict ({exc}): another poller or a webhook is active")
+                continue
+            except (NetworkError, TimedOut) as exc:  # 5xx, dropped connection, timeout
+                await pause(f"getUpdates failed ({exc})")
+                continue
+            except TelegramError as exc:
+                await pause(f"getUpdates refused ({exc})")
+                continue
+            if not updates:
+                backoff = 0.5
+                continue
+            batch = [u.to_dict() if hasattr(u, "to_dict") else dict(u) for u in updates]
+            try:
+                await store(batch)
+            except Exception as exc:  # noqa: BLE001 - not stored means not confirmed: fetched again
+                await pause(f"could not store {len(batch)} update(s) ({type(exc).__name__}: {exc})", STORE_BACKOFF)
                 continue
             backoff = 0.5
-            for update in updates:
-                await app.process_update(update)  # errors go to the application's error handler
-                offset = update.update_id + 1
-        if offset is not None:  # confirm what was handled before leaving
+            offset = max(int(u["update_id"]) for u in batch) + 1
+        if offset is not None:  # confirm what is stored before leaving
             try:
-                await app.bot.get_updates(offset=offset, timeout=0)
-            except Exception:  # noqa: BLE001 - unconfirmed updates are simply delivered again
-                log.info("could not confirm the last batch; it will be delivered again and applied once")
+                await bot.get_updates(offset=offset, timeout=0)
+            except Exception:  # noqa: BLE001 - unconfirmed updates are delivered again and dropped as duplicates
+                log.info("could not confirm the last batch; it will be delivered again and dropped as a duplicate")
     finally:
         stopping.cancel()
-
-
-def run_polling(app: Application, timeout: int) -> None:
-    """Like Application.run_polling (init, post_init, start, stop, post_stop, shutdown, SIGINT/SIGTERM)."""
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        async with app:
-            if app.post_init is not None:
-                await app.post_init(app)
-            await app.bot.delete_webhook(drop_pending_updates=False)
-            await app.start()
-            try:
-                await poll(app, timeout, stop)
-            finally:
-                await app.stop()
-                if app.post_stop is not None:
-                    await app.post_stop(app)
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)
-
-    asyncio.run(main())

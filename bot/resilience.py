@@ -23,7 +23,7 @@ from storage.models import User
 
 log = logging.getLogger(__name__)
 
-# The calls that show a user their screen; getUpdates has its own retry loop in PTB's Updater.
+# The calls that show a user their screen; getUpdates is retried by bot/polling.py, which confirms nothing it could not store.
 RETRIED = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery",
                      "sendDocument"})
 BACKOFF = (0.2, 0.5, 1.0)

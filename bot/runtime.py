@@ -13,6 +13,7 @@ from bot.officer_flow import OfficerFlow
 from dialogs.policy import Policy, load_policies
 from dialogs.wizard import Wizard
 from scheduler.calendar import WorkCalendar
+from scheduler.clocksync import ClockSync, install
 from storage.db import create_schema, make_engine
 
 
@@ -27,7 +28,7 @@ class Runtime:
 
 def build_runtime(settings: Settings | None = None) -> Runtime:
     settings = settings or Settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.db_lock_timeout)
     create_schema(engine)
     policies = load_policies()
     calendar = WorkCalendar()
@@ -35,4 +36,8 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     flow = Flow(engine, policies, wizard, settings)
     flow.casework = OfficerFlow(engine, policies, calendar, settings)
     flow.documents = DocumentFlow(engine, policies, calendar, settings, flow.screens)
+    # clock rows are refreshed in the transaction that changes a case or a draft (scheduler/clocksync.py)
+    from bot.alerts import reminder_engine
+
+    install(engine, ClockSync(reminder_engine(policies, calendar, settings, flow.casework), settings.now))
     return Runtime(settings, engine, policies, calendar, flow)

@@ -2,9 +2,17 @@
 
 Why a scan and not one APScheduler job per reminder: due dates move (pauses, the extension, a holiday
 year loaded later), PTB's jobs cannot be pickled into a job store, and APScheduler advances a job
-before it runs, so a crash mid-run would lose it. Here the clocks table is recomputed from events,
-each reminder is written to the outbox under a dedupe key in the same transaction that advances the
+before it runs, so a crash mid-run would lose it. Here the clocks table is recomputed from events in the
+transaction that writes them (scheduler/clocksync.py: no high-water mark that a commit out of order could
+skip), each reminder is written to the outbox under a dedupe key in the same transaction that advances its
 row, and the scan after a restart delivers whatever fell due meanwhile — once, marked late.
+
+The scan and a handler acting on the same case serialise on the case row: the scan handles one owner (a
+case or a draft) at a time and locks that row before its clock rows (`SELECT … FOR UPDATE` on
+PostgreSQL; on SQLite every transaction holds the write lock from its BEGIN IMMEDIATE). Handlers take the
+same locks in the same order (the case or draft row when they change it, then its clock rows), so the
+two never deadlock, and the case's version column (storage/models.py) refuses an action decided on a
+stale reading of the case.
 """
 
 from __future__ import annotations
@@ -15,12 +23,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from dialogs.answers import steps_for
 from dialogs.policy import Nudge, Policy, TimeLimit
 from dialogs.text import Join, Msg, msg
 from scheduler.calendar import WorkCalendar
+from scheduler.clockevents import case_clock_events, clock_events_of, local_date, trail
 from scheduler.clocks import Clock, ClockEvent, clock_for, clocks_for, left_text, rolled_text
 from scheduler.points import (
     DEFAULT_PLAN,
@@ -33,8 +45,7 @@ from scheduler.points import (
     officer_points,
 )
 from storage.casework import CaseEvent
-from storage.clockevents import clock_events
-from storage.clocktable import ClockRow, SchedulerMark
+from storage.clocktable import ClockRow, SchedulerState
 from storage.models import Case, Draft, utcnow
 
 log = logging.getLogger(__name__)
@@ -43,6 +54,9 @@ SILENCE = dt.timedelta(days=3)
 FILING_LEFTS = (5, 2, 1)
 APPLICANT_LEFTS = (2,)
 CLOSED_DRAFT = {"submitted", "deleted"}
+DIGEST_AT = dt.time(9, 0)
+_ROWS = "clock_rows_read"  # Session.info: the clock rows read in this transaction, by owner
+Owner = tuple[str, int]  # ("case" | "draft", id)
 
 
 class Hooks(Protocol):
@@ -64,15 +78,16 @@ class TickReport:
     messages: list[str] = field(default_factory=list)
 
 
-def local_date(value: dt.datetime) -> dt.date:
-    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return aware.astimezone(SHANGHAI).date()
+@event.listens_for(OrmSession, "after_transaction_end")
+def _forget_rows(session: OrmSession, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_ROWS, None)
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+def _locked(session: Session, model: type[Any], ident: int) -> Any:
+    """The row, read afresh and locked for this transaction (a no-op lock on SQLite, where the whole
+    transaction already holds the write lock)."""
+    return session.get(model, ident, with_for_update=True, populate_existing=True)
 
 
 class ReminderEngine:
@@ -82,67 +97,63 @@ class ReminderEngine:
         self.calendar = calendar
         self.hooks = hooks
         self.plan = plan
+        self._years_told: set[int] = set()
 
-    # -- marks ------------------------------------------------------------------------------------
+    # -- remembered facts -------------------------------------------------------------------------
     @staticmethod
-    def _mark(session: Session, name: str) -> SchedulerMark:
-        mark = session.get(SchedulerMark, name)
-        if mark is None:
-            mark = SchedulerMark(name=name, value="")
-            session.add(mark)
-        return mark
+    def _state(session: Session, name: str) -> SchedulerState:
+        state = session.get(SchedulerState, name)
+        if state is None:
+            state = SchedulerState(name=name, value="")
+            session.add(state)
+        return state
 
     def _calendar_signature(self, today: dt.date) -> str:
         return ",".join(f"{y}:{self.calendar.year_status(y)}" for y in range(today.year - 1, today.year + 3))
 
     # -- the scan -------------------------------------------------------------------------------
     def tick(self, session: Session, now: dt.datetime) -> TickReport:
-        """Bring the clocks table up to date, then send every reminder that has fallen due."""
+        """The whole scan in the caller's transaction: the calendar first (a clock recomputed for another
+        reason must not hide that its date moved), then every reminder that has fallen due. The running
+        bot does the same one owner per transaction (bot/alerts.py), so a handler waits for one case at most."""
         report = TickReport()
-        today = local_date(now)
-        # the calendar first: a clock recomputed for another reason must not hide that its date moved
-        self._refresh_if_calendar_changed(session, now, report)
-        self._refresh_changed(session, now, report)
-        self._alert_unknown_years(session, today)
-        self._fire_due(session, now, report)
+        self.refresh_calendar(session, now, report)
+        self.alert_unknown_years(session)
+        for owner in self.due_owners(session, now):
+            self.fire_owner(session, owner, now, report)
         return report
 
-    def _refresh_changed(self, session: Session, now: dt.datetime, report: TickReport) -> None:
-        mark = self._mark(session, "last_event_id")
-        last_event = int(mark.value or 0)
-        rows = session.exec(select(CaseEvent.id, CaseEvent.case_id).where(col(CaseEvent.id) > last_event)
-                            .order_by(col(CaseEvent.id))).all()
-        case_ids = {case_id for _, case_id in rows if case_id is not None}
-        for case_id in sorted(case_ids):
-            case = session.get(Case, case_id)
-            if case is not None:
-                self.refresh_case(session, case, now)
-                report.refreshed += 1
-        if rows:
-            mark.value = str(rows[-1][0])
-        draft_mark = self._mark(session, "last_draft_change")
-        since = dt.datetime.fromisoformat(draft_mark.value) if draft_mark.value else None
-        stmt = select(Draft).order_by(col(Draft.updated_at))
-        if since is not None:
-            stmt = stmt.where(col(Draft.updated_at) > since)
-        latest = since
-        for draft in session.exec(stmt):
-            self.refresh_draft(session, draft, now)
-            report.refreshed += 1
-            stamp = _aware(draft.updated_at)
-            latest = stamp if latest is None or (stamp and stamp > latest) else latest
-        if latest is not None:
-            draft_mark.value = latest.isoformat()
+    def due_owners(self, session: Session, now: dt.datetime, limit: int = 500) -> list[Owner]:
+        """Cases and drafts with a reminder due, read without locks (each is locked when it is handled)."""
+        stmt = (select(ClockRow.scope, ClockRow.owner_id)
+                .where(col(ClockRow.next_fire_at).is_not(None), col(ClockRow.next_fire_at) <= now)
+                .order_by(col(ClockRow.next_fire_at)).limit(limit))
+        seen: dict[Owner, None] = {}
+        for scope, owner_id in session.exec(stmt).all():
+            seen.setdefault((scope, owner_id), None)
+        return list(seen)
+
+    def fire_owner(self, session: Session, owner: Owner, now: dt.datetime, report: TickReport) -> None:
+        """Send what is due on one case or draft: its row is locked first, then its clock rows, the order
+        a handler changing it takes them in."""
+        scope, owner_id = owner
+        _locked(session, Case if scope == "case" else Draft, owner_id)
+        stmt = (select(ClockRow).where(ClockRow.scope == scope, ClockRow.owner_id == owner_id,
+                                       col(ClockRow.next_fire_at).is_not(None), col(ClockRow.next_fire_at) <= now)
+                .order_by(col(ClockRow.next_fire_at)).with_for_update()
+                .execution_options(populate_existing=True))
+        for row in session.exec(stmt).all():
+            self._fire_row(session, row, now, report)
         session.flush()
 
-    def _refresh_if_calendar_changed(self, session: Session, now: dt.datetime, report: TickReport) -> None:
+    def refresh_calendar(self, session: Session, now: dt.datetime, report: TickReport) -> None:
         """A holiday year loaded later: recompute provisional clocks and tell people whose date moved."""
-        mark = self._mark(session, "calendar")
+        state = self._state(session, "calendar")
         signature = self._calendar_signature(local_date(now))
-        if mark.value == signature:
+        if state.value == signature:
             return
-        first_run = mark.value == ""
-        mark.value = signature
+        first_run = state.value == ""
+        state.value = signature
         if first_run:
             return
         for row in session.exec(select(ClockRow).where(col(ClockRow.provisional).is_(True))).all():
@@ -168,21 +179,22 @@ class ReminderEngine:
         for chat_id in self._recipients(session, row):
             self.hooks.send(session, chat_id, text, f"{key}:{chat_id}", row.owner_id if row.scope == "case" else None)
 
-    def _alert_unknown_years(self, session: Session, today: dt.date) -> None:
-        for year in self.calendar.unknown_years_seen():
+    def alert_unknown_years(self, session: Session) -> None:
+        """Admins hear once of a year the calendar does not know, from whichever process met it first
+        (clock rows are computed by every process; the outbox's dedupe key keeps it to one message)."""
+        for year in sorted(set(self.calendar.unknown_years_seen()) - self._years_told):
             for admin in self.hooks.admins():
                 self.hooks.send(session, admin, msg("rem.unknown_year", year=year), f"unknown-year:{year}:{admin}",
                                 None)
+            self._years_told.add(year)
 
     # -- recomputing rows ---------------------------------------------------------------------
     def refresh_case(self, session: Session, case: Case, now: dt.datetime) -> None:
         policy = self.policies.get(case.policy_key)
         if policy is None:
             return
-        rows = list(session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id,
-                                                         col(CaseEvent.refused).is_(False))
-                                 .order_by(col(CaseEvent.id))))
-        events = [ClockEvent(e.event, local_date(e.at), dict(e.details or {})) for e in rows if e.event]
+        rows = trail(session, case.id or 0)
+        events = clock_events_of(rows)
         self._refresh_nudges(session, case, policy, rows, now)
         for clock in clocks_for(policy, events, self.calendar, local_date(now)):
             if clock.status == "not_started":
@@ -211,9 +223,9 @@ class ReminderEngine:
                     row.status, row.next_fire_at = "stopped", None
                 continue
             if row is None:
-                row = ClockRow(scope="case", owner_id=case.id or 0, limit_id=limit_id, audience="applicant",
-                               policy_key=policy.key, working=False, status="running")
-                session.add(row)
+                row = self._add(session, ClockRow(scope="case", owner_id=case.id or 0, limit_id=limit_id,
+                                                  audience="applicant", policy_key=policy.key, working=False,
+                                                  status="running"))
             row.recipient_id = case.applicant_id
             row.status, row.started_on, row.due_date, row.provisional = "running", local_date(start), None, False
             row.updated_at = utcnow()
@@ -249,24 +261,35 @@ class ReminderEngine:
                 row.status, row.next_fire_at = "stopped", None
             return
         if row is None:
-            row = ClockRow(scope="draft", owner_id=draft.id or 0, limit_id="_silence", audience="applicant",
-                           recipient_id=draft.user_id, policy_key=draft.policy_key or "", working=False,
-                           status="running")
-            session.add(row)
-        changed = _aware(draft.updated_at) or now
+            row = self._add(session, ClockRow(scope="draft", owner_id=draft.id or 0, limit_id="_silence",
+                                              audience="applicant", recipient_id=draft.user_id,
+                                              policy_key=draft.policy_key or "", working=False, status="running"))
+        changed = draft.updated_at or now
         row.status = "running"
         row.policy_key = draft.policy_key or ""
         row.started_on = local_date(changed)
         row.due_date = None
         fire = next_working_nine(self.calendar, changed + SILENCE)
-        fired = _aware(row.fired_through)
+        fired = row.fired_through
         row.next_fire_at = None if fired is not None and fired >= fire else fire
         row.updated_at = utcnow()
 
     @staticmethod
-    def _row(session: Session, scope: str, owner_id: int, limit_id: str) -> ClockRow | None:
-        return session.exec(select(ClockRow).where(ClockRow.scope == scope, ClockRow.owner_id == owner_id,
-                                                   ClockRow.limit_id == limit_id)).first()
+    def _rows(session: Session, scope: str, owner_id: int) -> dict[str, ClockRow]:
+        """All clock rows of one case or draft, read once per transaction (a refresh looks at each)."""
+        cache: dict[tuple[str, int], dict[str, ClockRow]] = session.info.setdefault(_ROWS, {})
+        if (scope, owner_id) not in cache:
+            cache[(scope, owner_id)] = {r.limit_id: r for r in session.exec(
+                select(ClockRow).where(ClockRow.scope == scope, ClockRow.owner_id == owner_id))}
+        return cache[(scope, owner_id)]
+
+    def _row(self, session: Session, scope: str, owner_id: int, limit_id: str) -> ClockRow | None:
+        return self._rows(session, scope, owner_id).get(limit_id)
+
+    def _add(self, session: Session, row: ClockRow) -> ClockRow:
+        session.add(row)
+        self._rows(session, row.scope, row.owner_id)[row.limit_id] = row
+        return row
 
     def _stop(self, session: Session, scope: str, owner_id: int, limit_id: str) -> None:
         row = self._row(session, scope, owner_id, limit_id)
@@ -277,9 +300,8 @@ class ReminderEngine:
                 recipient: int | None, policy_key: str, now: dt.datetime) -> None:
         row = self._row(session, scope, owner_id, clock.limit.id)
         if row is None:
-            row = ClockRow(scope=scope, owner_id=owner_id, limit_id=clock.limit.id, audience=audience,
-                           policy_key=policy_key, status=clock.status)
-            session.add(row)
+            row = self._add(session, ClockRow(scope=scope, owner_id=owner_id, limit_id=clock.limit.id,
+                                              audience=audience, policy_key=policy_key, status=clock.status))
         row.audience, row.recipient_id, row.working = audience, recipient, clock.working
         row.status = clock.status
         row.started_on = clock.started_on
@@ -292,7 +314,7 @@ class ReminderEngine:
     def _points(self, row: ClockRow, now: dt.datetime) -> list[Point]:
         if row.limit_id == "_silence":
             fire = row.next_fire_at
-            return [Point("silence", _aware(fire) or now, False, 0)] if fire else []
+            return [Point("silence", fire or now, False, 0)] if fire else []
         if row.limit_id.startswith("_nudge:"):
             nudge = self._nudge(row)
             if nudge is None or row.status != "running" or row.started_on is None:
@@ -300,7 +322,10 @@ class ReminderEngine:
             points = []
             day = row.started_on + dt.timedelta(days=nudge.first_after_days)
             horizon = local_date(now) + dt.timedelta(days=nudge.every_days + 1)
-            while day <= horizon:
+            fired = row.fired_through
+            # up to the horizon, and always the next one not yet sent: a row refreshed long before its first
+            # nudge (in the transaction of the request) must still know when that nudge is due
+            while day <= horizon or not points or (fired is not None and points[-1].fire_at <= fired):
                 points.append(Point(f"nudge_{day.isoformat()}", next_working_nine(self.calendar, at_nine(day)),
                                     False, 0))
                 day += dt.timedelta(days=nudge.every_days)
@@ -315,30 +340,24 @@ class ReminderEngine:
         return officer_points(self.calendar, row.started_on, row.due_date, row.working, until, self.plan)
 
     def _next_fire(self, row: ClockRow, now: dt.datetime) -> dt.datetime | None:
-        fired = _aware(row.fired_through)
+        fired = row.fired_through
         pending = [p for p in self._points(row, now) if fired is None or p.fire_at > fired]
         return min((p.fire_at for p in pending), default=None)
 
-    def _fire_due(self, session: Session, now: dt.datetime, report: TickReport) -> None:
-        stmt = (select(ClockRow).where(col(ClockRow.next_fire_at).is_not(None), col(ClockRow.next_fire_at) <= now)
-                .order_by(col(ClockRow.next_fire_at)).limit(500))
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        for row in session.exec(stmt).all():
-            fired = _aware(row.fired_through)
-            due_points = [p for p in self._points(row, now) if p.fire_at <= now and (fired is None or p.fire_at > fired)]
-            if due_points and self._expired(session, row, due_points, now, report):
-                continue
-            if due_points:
-                latest = max(due_points, key=lambda p: p.fire_at)
-                late = now - latest.fire_at > LATE_AFTER
-                self._send_point(session, row, latest, late)
-                report.fired += 1
-                report.late += int(late)
-                report.messages.append(f"{row.scope}:{row.owner_id}:{row.limit_id}:{latest.name}")
-            row.fired_through = now
-            row.next_fire_at = self._next_fire(row, now)
-        session.flush()
+    def _fire_row(self, session: Session, row: ClockRow, now: dt.datetime, report: TickReport) -> None:
+        fired = row.fired_through
+        due_points = [p for p in self._points(row, now) if p.fire_at <= now and (fired is None or p.fire_at > fired)]
+        if due_points and self._expired(session, row, due_points, now, report):
+            return
+        if due_points:
+            latest = max(due_points, key=lambda p: p.fire_at)
+            late = now - latest.fire_at > LATE_AFTER
+            self._send_point(session, row, latest, late)
+            report.fired += 1
+            report.late += int(late)
+            report.messages.append(f"{row.scope}:{row.owner_id}:{row.limit_id}:{latest.name}")
+        row.fired_through = now
+        row.next_fire_at = self._next_fire(row, now)
 
     def _expired(self, session: Session, row: ClockRow, due_points: list[Point], now: dt.datetime,
                  report: TickReport) -> bool:
@@ -347,7 +366,7 @@ class ReminderEngine:
         if row.scope != "case" or not any(p.name == "overdue" for p in due_points):
             return False
         limit = self.policies[row.policy_key].time_limit(row.limit_id)
-        case = session.get(Case, row.owner_id)
+        case = session.get(Case, row.owner_id)  # locked by fire_owner, read afresh in this transaction
         if limit.on_expiry is None or case is None:
             return False
         outcome = self.hooks.clock_expired(session, case, limit, now)
@@ -426,15 +445,30 @@ class ReminderEngine:
         events because the clocks table keeps only the due date."""
         if row.working or case is None or row.started_on is None:
             return None
-        clock = clock_for(limit, clock_events(session, case), self.calendar, row.started_on)
+        clock = clock_for(limit, case_clock_events(session, case), self.calendar, row.started_on)
         return rolled_text(clock.due) if clock.due and clock.due.date == row.due_date else None
 
     # -- the 09:00 digest and the December reminder ------------------------------------------
+    def digest_due(self, session: Session, now: dt.datetime) -> bool:
+        """Whether today's 09:00 digest is still owed: a working day, past 09:00, and not sent yet — so a
+        bot that was down at 09:00 sends it when it starts later that day, and only once."""
+        local = now.astimezone(SHANGHAI)
+        return (self.calendar.is_workday(local.date()) and local.time() >= DIGEST_AT
+                and session.get(SchedulerState, f"digest:{local.date().isoformat()}") is None)
+
     def digest(self, session: Session, now: dt.datetime, horizon_working_days: int = 3) -> int:
-        """One message per officer listing what falls due within the horizon, and what is overdue."""
+        """One message per officer listing what falls due within the horizon, and what is overdue; at
+        most once a day (the day's record is written in the same transaction as the messages)."""
         today = local_date(now)
         if not self.calendar.is_workday(today):
             return 0
+        if session.get(SchedulerState, f"digest:{today.isoformat()}") is not None:
+            return 0
+        session.add(SchedulerState(name=f"digest:{today.isoformat()}", value=utcnow().isoformat()))
+        try:
+            session.flush()
+        except IntegrityError:  # another scheduler wrote it first (a leader taking over mid-run)
+            raise DigestAlreadySent(today) from None
         limit_day = self.calendar.add_working_days(today, horizon_working_days).date
         rows = session.exec(select(ClockRow).where(ClockRow.scope == "case", ClockRow.audience == "officer",
                                                    ClockRow.status == "running",
@@ -469,6 +503,10 @@ class ReminderEngine:
                             f"yunnan-december:{today.year}:{officer}", None)
             sent += 1
         return sent
+
+
+class DigestAlreadySent(RuntimeError):
+    """Today's digest was recorded by another transaction; this one must roll back."""
 
 
 def _join(lines: Iterable[Any]) -> Join:

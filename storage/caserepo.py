@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from dialogs.policy import Policy, load_policies
@@ -196,6 +198,35 @@ def due_messages(session: Session, now: dt.datetime, limit: int = 20) -> list[Ou
     stmt = (select(Outbox).where(Outbox.status == "pending", col(Outbox.next_attempt_at) <= now)
             .order_by(col(Outbox.id)).limit(limit))
     return list(session.exec(stmt))
+
+
+def claim_messages(session: Session, owner: int, lease: dt.timedelta, limit: int = 20,
+                   live_owners: Iterable[int] | None = None) -> list[Outbox]:
+    """Lease the next due messages to one sender (`FOR UPDATE SKIP LOCKED` on PostgreSQL): two senders
+    never hold the same row, so a message is sent once per claim. A claim whose owner died is free again
+    (`live_owners`: the senders whose process still holds its presence lock), as is one that ran out."""
+    now = utcnow()
+    free = or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now)
+    if live_owners is not None:
+        free = or_(free, col(Outbox.lease_owner).not_in(list(live_owners) or [-1]))
+    stmt = (select(Outbox).where(Outbox.status == "pending", col(Outbox.next_attempt_at) <= now, free)
+            .order_by(col(Outbox.id)).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = list(session.exec(stmt))
+    for row in rows:
+        row.lease_owner, row.lease_until = owner, now + lease
+    session.flush()
+    return rows
+
+
+def release_messages(session: Session, owner: int | None = None) -> None:
+    """Give claimed messages back: one sender's when it stops, or every claim when a single process
+    (SQLite, whose file lock we hold) starts and knows that every earlier claimer is dead."""
+    stmt = update(Outbox).where(col(Outbox.lease_owner).is_not(None))
+    if owner is not None:
+        stmt = stmt.where(col(Outbox.lease_owner) == owner)
+    session.execute(stmt.values(lease_owner=None, lease_until=None))
 
 
 def messages_for(session: Session, chat_id: int) -> list[Outbox]:

@@ -13,9 +13,10 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, event
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, SQLModel
 
-from storage.models import utcnow
+from storage.models import Case, utcnow
 
 
 class Membership(SQLModel, table=True):
@@ -76,6 +77,29 @@ def _refuse_rewriting_history(_mapper: object, _connection: object, target: Case
     raise AuditTrailIsAppendOnly(f"case event {target.id} cannot be changed or deleted")
 
 
+@event.listens_for(OrmSession, "before_flush")
+def _move_case_versions(session: OrmSession, _context: object, _instances: object) -> None:
+    """An applied action is a new audit line: the first one a transaction writes for a case moves the
+    case's version, so the case row is UPDATEd `WHERE version = <what this transaction read>`. A second
+    transaction that decided on the same reading then fails instead of recording an action on a case
+    that has meanwhile changed (an objection on a case the scan just closed, say)."""
+    bumped: set[int] = session.info.setdefault("cases_versioned", set())
+    for obj in list(session.new):
+        if not isinstance(obj, CaseEvent) or obj.case_id is None or obj.refused or obj.case_id in bumped:
+            continue
+        with session.no_autoflush:
+            case = session.get(Case, obj.case_id)
+        if case is not None:
+            case.version = (case.version or 0) + 1
+            bumped.add(obj.case_id)
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _forget_versioned(session: OrmSession, transaction: object) -> None:
+    if getattr(transaction, "parent", None) is None:
+        session.info.pop("cases_versioned", None)
+
+
 class CaseDocument(SQLModel, table=True):
     """A file added to a case after submission (more material, a report); the bytes stay with Telegram."""
 
@@ -121,3 +145,7 @@ class Outbox(SQLModel, table=True):
     message_id: int | None = None
     status: str = Field(default="pending", index=True)
     last_error: str | None = None
+    # Claimed by one sender at a time (bot/outbox.py): a row is sent once per claim, and a claim dies with
+    # its process (PostgreSQL presence lock) or when the lease runs out.
+    lease_owner: int | None = Field(default=None, sa_column=Column(BigInteger))
+    lease_until: dt.datetime | None = None

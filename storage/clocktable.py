@@ -1,8 +1,9 @@
 """The clocks table: every running statutory clock with its due date and the time of its next reminder.
 
-Recomputed from the case's events (or the draft's answers) whenever they change, so the periodic scan
-is one indexed query on `next_fire_at` however many cases are open. It is the scheduler's only state:
-APScheduler merely wakes the scan, which is why its jobs need no persistent job store.
+Recomputed from the case's events (or the draft's answers) in the very transaction that changes them
+(scheduler/clocksync.py), so the periodic scan is one indexed query on `next_fire_at` however many cases are
+open, and no change can slip past it. It is the scheduler's only state besides a few remembered facts
+(SchedulerState): APScheduler merely wakes the scan, which is why its jobs need no persistent job store.
 """
 
 from __future__ import annotations
@@ -35,8 +36,11 @@ class ClockRow(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow)
 
 
-class SchedulerMark(SQLModel, table=True):
-    """Where the incremental refresh left off (last event id seen, last draft change seen, …)."""
+class SchedulerState(SQLModel, table=True):
+    """Facts the scheduler must remember across restarts and processes: which daily job ran on which day
+    (`digest:2026-11-12`: the 09:00 digest is sent once even when the bot starts after 09:00 or its
+    scheduler moves to another process) and which holiday years the clocks were last computed with
+    (`calendar`). Never a high-water mark over ids or timestamps: those skip a row committed out of order."""
 
     name: str = Field(primary_key=True)
     value: str = ""

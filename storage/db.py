@@ -1,4 +1,18 @@
-"""Engine and session handling; one place decides how SQLite and PostgreSQL are opened."""
+"""Engine and session handling; one place decides how SQLite and PostgreSQL are opened.
+
+Transactions are made explicit on both databases, because the bot's invariants (one update applied once,
+a case acted on by one party at a time) rest on them:
+
+- SQLite: Python's sqlite3 only sends BEGIN at the first write, so the reads before it sit outside any
+  transaction and go stale by the time the write waits for the lock. SQLAlchemy's documented recipe turns
+  the driver's own transaction handling off (`isolation_level = None`) and emits `BEGIN IMMEDIATE` when a
+  transaction starts: every transaction holds the write lock from its first statement, so two writers are
+  serialised as wholes. WAL with `synchronous=NORMAL`: a commit is durable once it is in the WAL file, which
+  survives a killed process (kill -9); only a power cut or kernel crash can lose the last commits.
+- PostgreSQL: READ COMMITTED with row locks where the code needs them (`FOR UPDATE`, `SKIP LOCKED`); a
+  lock wait or an unreachable server ends after `lock_timeout` seconds with an OperationalError, which the
+  update dispatcher treats as "not the user's fault: retry later".
+"""
 
 from __future__ import annotations
 
@@ -7,38 +21,66 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlmodel import Session, create_engine
 
-from storage import casework, clocktable, models  # noqa: F401  (registers the tables)
+from storage import casework, clocktable, inbox, models  # noqa: F401  (registers the tables)
+from storage.migrate import upgrade
+
+DEFAULT_LOCK_TIMEOUT = 30.0
 
 
-def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+def database_url(url: str | URL) -> URL:
+    """The SQLAlchemy URL for a configured one: `postgresql://` means psycopg 3. Parsing (not string
+    surgery) keeps a URL-encoded password such as `p%40ss` intact."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def is_sqlite(url: str | URL) -> bool:
+    return database_url(url).get_backend_name() == "sqlite"
+
+
+def sqlite_path(url: str | URL) -> Path | None:
+    """The database file of a SQLite URL (None for an in-memory database)."""
+    parsed = database_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def make_engine(url: str | URL, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Engine:
+    parsed = database_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = sqlite_path(parsed)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": lock_timeout})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
-            # WAL keeps readers going while a write commits; FULL sync so kill -9 loses nothing committed.
+        def _sqlite_connect(dbapi_conn, _record) -> None:  # noqa: ANN001
+            dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn) -> None:  # noqa: ANN001
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
         return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
+    millis = int(lock_timeout * 1000)
+    return create_engine(parsed, pool_pre_ping=True,
+                         connect_args={"connect_timeout": max(1, int(lock_timeout)),
+                                       "options": f"-c lock_timeout={millis}"})
 
 
 def create_schema(engine: Engine) -> None:
     """Every schema change goes through Alembic: this upgrades to the newest migration (or raises
     storage.migrate.SchemaError with what to do)."""
-    from storage.migrate import upgrade
-
     upgrade(engine)
 
 

@@ -6,7 +6,8 @@ import datetime as dt
 
 from sqlmodel import Session, col, select
 
-from storage.models import Case, CaseCounter, Draft, ProcessedUpdate, Upload, User, utcnow
+from storage import inbox
+from storage.models import Case, CaseCounter, Draft, Upload, User, utcnow
 
 
 def get_or_create_user(session: Session, user_id: int, first_name: str = "", username: str | None = None) -> User:
@@ -23,14 +24,9 @@ def get_or_create_user(session: Session, user_id: int, first_name: str = "", use
 
 
 def claim_update(session: Session, update_id: int | None) -> bool:
-    """False when this update was already applied (Telegram re-delivers after a crash)."""
-    if update_id is None:
-        return True
-    if session.get(ProcessedUpdate, update_id) is not None:
-        return False
-    session.add(ProcessedUpdate(update_id=update_id))
-    session.flush()
-    return True
+    """False when this update was already applied; True marks it applied in the caller's transaction, so
+    the mark and the answer commit together (storage/inbox.py: exactly once, in polling and webhook mode)."""
+    return inbox.claim_update(session, update_id)
 
 
 def active_drafts(session: Session, user_id: int) -> list[Draft]:
@@ -65,5 +61,7 @@ def create_case(session: Session, draft: Draft, number: str) -> Case:
 
 
 def touch(draft: Draft, when: dt.datetime | None = None) -> None:
+    """A new revision: the UPDATE checks the one this transaction read (Draft's version_id_col), so a
+    concurrent writer of the same draft makes this one fail rather than being overwritten by it."""
     draft.revision += 1
     draft.updated_at = when or utcnow()

@@ -39,3 +39,13 @@ def test_report_sections_are_replaced_not_appended(tmp_path):
     write_section("x", "X", "second", report)
     text = report.read_text()
     assert "second" in text and "first" not in text and "other" in text and text.count("## X") == 1
+
+
+@pytest.mark.slow
+def test_replicas_benchmark_runs(tmp_path):
+    from bench import replicas
+
+    report = tmp_path / "BENCHMARKS.md"
+    assert replicas.main(["--users", "2", "--report", str(report)]) == 0
+    text = report.read_text()
+    assert "two processes" in text and "lost / doubled" in text and "| 0 / 0 |" in text

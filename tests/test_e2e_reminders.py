@@ -41,6 +41,7 @@ def test_filing_reminder_survives_a_kill_between_scheduling_and_firing(botapi, d
         [late] = wait_for_texts(r, "期限提醒", 1)
         assert "还剩 2 个工作日" in late and "延迟送达" in late and "2026-10-15" in late and "草稿 #" in late
 
+        botapi.wait_idle(timeout=10, quiet=1.0)  # its delivery recorded (a kill before that may resend it once)
         bot.kill()  # and again, with nothing new due: no duplicate
         bot.start()
         botapi.wait_idle(timeout=10, quiet=1.5)

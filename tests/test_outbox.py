@@ -142,3 +142,34 @@ async def test_the_officer_is_told_when_the_applicant_blocked_the_bot(engine):
     assert rows[7].status == "blocked"
     assert rows[8].status == "pending" and "DG-2026-0042" in rows[8].text and "blocked this bot" in rows[8].text
     assert "您的申请已受理" in rows[8].text
+
+
+async def test_two_senders_never_send_the_same_message(engine):
+    import asyncio
+
+    with session_scope(engine) as s:
+        for i in range(30):
+            s.add(User(id=100 + i, first_name="x"))
+        s.flush()
+        for i in range(30):
+            cr.enqueue(s, 100 + i, "note.accepted", {}, f"消息 {i}", f"k{i}")
+    bots = [FakeBot(), FakeBot()]
+    workers = [OutboxWorker(engine, batch=5, owner=1, messages_per_second=1000),
+               OutboxWorker(engine, batch=5, owner=2, messages_per_second=1000)]
+    for _ in range(10):
+        await asyncio.gather(*(w.deliver_due(b) for w, b in zip(workers, bots, strict=True)))
+    sent = bots[0].sent + bots[1].sent
+    assert sorted(chat for chat, _text in sent) == list(range(100, 130))  # each once, none twice
+    assert bots[0].sent and bots[1].sent  # both took a share
+
+
+async def test_a_claim_held_by_a_dead_sender_is_taken_over(engine):
+    queue(engine)
+    with session_scope(engine) as s:
+        [claimed] = cr.claim_messages(s, owner=1, lease=dt.timedelta(minutes=5))
+    alive = OutboxWorker(engine, owner=2, live_owners=lambda: {1, 2})
+    assert await alive.deliver_due(FakeBot()) == 0  # sender 1 is alive and holds it
+    bot = FakeBot()
+    after_crash = OutboxWorker(engine, owner=2, live_owners=lambda: {2})
+    assert await after_crash.deliver_due(bot) == 1  # sender 1's process is gone: its claim with it
+    assert bot.sent == [(7, "您的申请已受理")] and row(engine).status == "delivered"

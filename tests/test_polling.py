@@ -1,68 +1,110 @@
-"""bot/polling.py confirms an update to Telegram only after it was handled, so a crash while handling
-loses nothing: the update is delivered again (and the processed-updates table applies it once)."""
+"""bot/polling.py confirms a batch to Telegram only once it is committed to the inbox: a crash or a
+database outage before that means the batch is fetched again (and the inbox drops what it already has).
+409 Conflict and 5xx answers are retried, not fatal."""
 
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
 
 import pytest
+from telegram.error import Conflict, InvalidToken, NetworkError
 
 from bot.polling import poll
 
 
-class Crash(BaseException):
-    """Stands for the process dying in the middle of handling an update."""
+class Upd:
+    def __init__(self, update_id: int) -> None:
+        self.update_id = update_id
+
+    def to_dict(self) -> dict:
+        return {"update_id": self.update_id, "message": {"chat": {"id": 7}}}
 
 
 class FakeBot:
-    def __init__(self, batches: list[list[SimpleNamespace]]) -> None:
-        self.batches = batches
+    """Answers getUpdates like Telegram: everything from `offset` on, until confirmed; or a queued error."""
+
+    def __init__(self, ids: list[int], errors: list[Exception] | None = None) -> None:
+        self.pending = list(ids)
+        self.errors = list(errors or [])
         self.offsets: list[int | None] = []
 
     async def get_updates(self, offset: int | None = None, timeout: int = 0, **_kw: object) -> list:
         self.offsets.append(offset)
-        if self.batches:
-            return self.batches.pop(0)
-        if timeout:  # a long poll with nothing to deliver waits; timeout=0 answers at once
+        if offset is not None:
+            self.pending = [i for i in self.pending if i >= offset]
+        if self.errors:
+            raise self.errors.pop(0)
+        if self.pending:
+            return [Upd(i) for i in self.pending]
+        if timeout:
             await asyncio.sleep(3600)
         return []
 
 
-class FakeApp:
-    def __init__(self, bot: FakeBot, crash_on: int | None = None) -> None:
-        self.bot = bot
-        self.crash_on = crash_on
-        self.handled: list[int] = []
+class Store:
+    def __init__(self, fail: int = 0) -> None:
+        self.fail = fail
+        self.stored: list[int] = []
 
-    async def process_update(self, update: SimpleNamespace) -> None:
-        if update.update_id == self.crash_on:
-            raise Crash()
-        self.handled.append(update.update_id)
-
-
-def updates(*ids: int) -> list[SimpleNamespace]:
-    return [SimpleNamespace(update_id=i) for i in ids]
+    async def __call__(self, batch: list[dict]) -> int:
+        if self.fail:
+            self.fail -= 1
+            raise ConnectionError("database unreachable")
+        new = [u["update_id"] for u in batch if u["update_id"] not in self.stored]
+        self.stored += new
+        return len(new)
 
 
-async def test_a_batch_is_confirmed_only_after_every_update_in_it_was_handled():
-    bot = FakeBot([updates(10, 11, 12)])
-    app = FakeApp(bot, crash_on=12)
-    with pytest.raises(Crash):
-        await poll(app, 1, asyncio.Event())  # type: ignore[arg-type]
-    assert app.handled == [10, 11]
-    # the only request so far asked for everything from the start: 12 (and 10, 11) are still unconfirmed
-    assert bot.offsets == [None]
-
-
-async def test_handled_batches_are_confirmed_by_the_next_request_and_on_stop():
-    bot = FakeBot([updates(1, 2), updates(3)])
-    app = FakeApp(bot)
+async def run_until(bot: FakeBot, store: Store, done, timeout: float = 30) -> None:
     stop = asyncio.Event()
-    task = asyncio.create_task(poll(app, 1, stop))  # type: ignore[arg-type]
-    while len(bot.offsets) < 3:
+    task = asyncio.create_task(poll(bot, store, 1, stop))
+    try:
+        async with asyncio.timeout(timeout):
+            while not done():
+                await asyncio.sleep(0.01)
+                if task.done():
+                    task.result()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
+
+
+async def test_a_batch_is_confirmed_only_after_it_is_stored():
+    bot, store = FakeBot([10, 11, 12]), Store()
+    await run_until(bot, store, lambda: len(bot.offsets) >= 2)
+    assert store.stored == [10, 11, 12]
+    assert bot.offsets[:2] == [None, 13]  # the second request confirms what the first returned
+
+
+async def test_a_database_outage_leaves_the_batch_unconfirmed_and_it_is_fetched_again(monkeypatch):
+    monkeypatch.setattr("bot.polling.MAX_BACKOFF", 0.05)
+    bot, store = FakeBot([1, 2]), Store(fail=2)
+    await run_until(bot, store, lambda: store.stored == [1, 2] and len(bot.offsets) >= 4)
+    assert bot.offsets[:3] == [None, None, None]  # nothing confirmed while the store failed
+    assert bot.offsets[3] == 3
+
+
+async def test_conflict_and_server_errors_are_retried_not_fatal(monkeypatch):
+    monkeypatch.setattr("bot.polling.MAX_BACKOFF", 0.05)
+    bot = FakeBot([5], errors=[Conflict("terminated by other getUpdates request"),
+                               NetworkError("Bad Gateway"), NetworkError("Internal Server Error")])
+    store = Store()
+    await run_until(bot, store, lambda: store.stored == [5])
+    assert len(bot.offsets) >= 4
+
+
+async def test_an_invalid_token_ends_polling():
+    bot = FakeBot([], errors=[InvalidToken("Unauthorized")])
+    with pytest.raises(InvalidToken):
+        await poll(bot, Store(), 1, asyncio.Event())
+
+
+async def test_stopping_confirms_what_was_stored():
+    bot, store = FakeBot([1, 2, 3]), Store()
+    stop = asyncio.Event()
+    task = asyncio.create_task(poll(bot, store, 1, stop))
+    while not store.stored:
         await asyncio.sleep(0.01)
     stop.set()
     await asyncio.wait_for(task, 5)
-    assert app.handled == [1, 2, 3]
-    assert bot.offsets[:3] == [None, 3, 4] and bot.offsets[-1] == 4
+    assert bot.offsets[-1] == 4

@@ -12,6 +12,7 @@ from bot.alerts import OutboxHooks
 from bot.config import SHANGHAI, Settings
 from dialogs.policy import load_policies
 from scheduler.calendar import WorkCalendar
+from scheduler.clocksync import ClockSync, install
 from scheduler.reminders import ReminderEngine
 from storage import caserepo
 from storage.casework import Membership, Outbox
@@ -20,6 +21,7 @@ from storage.models import Case, Draft, User
 
 POLICIES = load_policies()
 APPLICANT, OFFICER, ADMIN = 100, 200, 300
+CLOCK: list[dt.datetime] = []
 
 
 def at(text: str) -> dt.datetime:
@@ -33,6 +35,9 @@ def world(database_url, tmp_path):
     settings = Settings(database_url=database_url, admin_ids=[ADMIN], _env_file=None)
     calendar = WorkCalendar(tmp_path)
     reminders = ReminderEngine(POLICIES, calendar, OutboxHooks(settings))
+    # clock rows follow every change in its own transaction, computed on the test's clock (the last tick)
+    install(engine, ClockSync(reminders, lambda: CLOCK[-1]))
+    CLOCK[:] = [at("2026-09-01T09:00")]
     with Session(engine) as s:
         s.add(User(id=APPLICANT, first_name="研究员"))
         s.add(User(id=OFFICER, first_name="科员", language="en"))
@@ -44,6 +49,7 @@ def world(database_url, tmp_path):
 def tick(world, when: str, kind: str | None = None) -> list[Outbox]:
     """Run the scan at `when`; the new outbox rows (only those whose dedupe key starts with `kind`)."""
     engine, reminders = world[0], world[1]
+    CLOCK.append(at(when))
     with Session(engine) as s:
         before = {o.id for o in s.exec(select(Outbox))}
         reminders.tick(s, at(when))
@@ -165,7 +171,9 @@ def test_digest_lists_what_falls_due(world):
 
 def test_unknown_year_is_provisional_admins_told_once_and_a_loaded_year_moves_dates(world):
     authority_draft(world, "2026-12-15", policy="yunnan", updated="2026-12-15T10:00")  # 20 WD → into 2027
-    first = tick(world, "2026-12-16T10:00", "unknown-year")
+    tick(world, "2026-12-16T10:00")
+    with Session(world[0]) as s:  # told in the very transaction that computed the provisional date
+        first = [o for o in s.exec(select(Outbox)) if o.dedupe_key.startswith("unknown-year")]
     assert [o.chat_id for o in first] == [ADMIN] and "2027" in first[0].text
     assert tick(world, "2026-12-17T10:00") == []  # admins are alerted once
     (world[3] / "2027.yaml").write_text(

@@ -1,0 +1,226 @@
+"""Workers that hand the inbox to the application: per chat in order, one at a time; chats side by side.
+
+Each worker loops: in one transaction it marks the rows it finished `done` and leases the next claimable
+row (storage/inbox.py decides what is claimable: the first open row of its chat, not leased by a live
+process); then it gives the update to `Application.process_update`. The handler applies it with
+`claim_update` in its own transaction. What happened is reported back through `Handling` (a ContextVar
+the error handler writes, `report_failure`):
+
+- no error: the row is done (also when no handler claimed it: an ignored kind of update);
+- a failure that is not the user's doing (the database unreachable, a lock timeout, a version conflict):
+  the handler's transaction rolled back, the row stays as it was and is retried with back-off — the chat
+  waits, nothing is lost, nothing is confirmed as done;
+- any other failure: logged once by the error handler (the user was told "internal error"); the row is
+  done, unless its answer had been committed, in which case it is handed over once more so the user
+  sees the current screen.
+
+A row left `applied` by a process that died between its commit and its reply is claimed like any other
+(once its lease is free) and given to the application again: `claim_update` says "already applied" and
+the handler shows the current screen (`pending_rerenders` counts them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import random
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any, TypeVar
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm.exc import StaleDataError
+from telegram import Update
+from telegram.ext import Application
+
+from storage import inbox
+from storage.db import session_scope
+from storage.inbox import Claimed, Handling, current_handling
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_BACKOFF = 30.0  # an update that failed for a reason not the user's is tried again at least this often
+UNREACHABLE_BACKOFF = 5.0  # and the inbox itself is looked at again this often while the database is away
+GIVE_UP_AFTER = dt.timedelta(hours=24)  # as long as Telegram itself keeps an undelivered update
+
+
+def is_transient(error: BaseException | None) -> bool:
+    """A failure that says nothing about the update: retrying it later is right, telling the user it
+    failed for good is not. SQLAlchemy wraps driver errors: OperationalError covers a server that went
+    away, "database is locked" and PostgreSQL's lock_timeout; a version conflict means another writer
+    won the row and a second try reads the new state."""
+    if isinstance(error, sa_exc.DBAPIError):
+        return isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)) or error.connection_invalidated
+    return isinstance(error, (sa_exc.TimeoutError, sa_exc.DisconnectionError, StaleDataError))
+
+
+def report_failure(error: BaseException | None) -> bool:
+    """Called by the application's error handler: records the failure on the update being handled and
+    says whether it will be retried (True: tell the user it is delayed, not failed)."""
+    handling = current_handling.get()
+    transient = is_transient(error)
+    if handling is not None and error is not None:
+        handling.errors.append(error)
+        handling.transient = handling.transient or transient
+    return transient
+
+
+def first_attempt() -> bool:
+    """Whether the update being handled is on its first try (a retry need not say "delayed" again)."""
+    handling = current_handling.get()
+    return handling is None or handling.attempt <= 1
+
+
+def backoff(attempt: int) -> dt.timedelta:
+    seconds = min(MAX_BACKOFF, 0.5 * 2 ** max(attempt - 1, 0)) * random.uniform(0.8, 1.2)
+    return dt.timedelta(seconds=seconds)
+
+
+class Dispatcher:
+    def __init__(self, app: Application, engine: Engine, owner: int, *, workers: int = 8,
+                 lease: dt.timedelta = dt.timedelta(seconds=60), executor: Executor | None = None,
+                 live_owners: Callable[[], set[int] | None] = lambda: None, idle: float = 1.0) -> None:
+        self.app = app
+        self.engine = engine
+        self.owner = owner
+        self.workers = workers
+        self.lease = lease
+        self.executor = executor
+        self.live_owners = live_owners
+        self.idle = idle
+        self._kick = asyncio.Event()
+        self._generation = 0  # moves on with every kick: a kick during a claim is not missed
+        self._unreachable = False
+        self.handled = 0
+
+    def kick(self) -> None:
+        """New rows were written (by this process): wake the idle workers."""
+        self._generation += 1
+        self._kick.set()
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    # -- one transaction per step ----------------------------------------------------------------
+    def _finish_and_claim(self, finished: list[int]) -> list[Claimed]:
+        with session_scope(self.engine) as s:
+            inbox.finish(s, self.owner, finished)
+            return inbox.claim_next(s, self.owner, self.lease, 1, self.live_owners())
+
+    def _finish(self, finished: list[int]) -> None:
+        with session_scope(self.engine) as s:
+            inbox.finish(s, self.owner, finished)
+
+    def _retry(self, row: Claimed, error: str) -> None:
+        with session_scope(self.engine) as s:
+            inbox.retry_later(s, self.owner, row.id, backoff(row.attempts), error)
+
+    def _give_up(self, row: Claimed, error: str) -> None:
+        with session_scope(self.engine) as s:
+            inbox.give_up(s, self.owner, row.id, error)
+
+    # -- the loop ----------------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        tasks = [asyncio.create_task(self._worker(stop), name=f"inbox-worker-{n}") for n in range(self.workers)]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _worker(self, stop: asyncio.Event) -> None:
+        finished: list[int] = []
+        failures = 0
+        while not stop.is_set():
+            generation = self._generation
+            try:
+                claimed = await self._db(self._finish_and_claim, finished)
+                finished = []
+                failures = 0
+                if self._unreachable:
+                    self._unreachable = False
+                    log.info("inbox reachable again")
+            except Exception as exc:  # noqa: BLE001 - the database is away: wait, keep what to finish
+                failures += 1
+                delay = min(UNREACHABLE_BACKOFF, backoff(failures).total_seconds())
+                if not self._unreachable:  # once per outage, not once per worker and attempt
+                    self._unreachable = True
+                    log.warning("inbox unreachable (%s: %s); the workers keep retrying", type(exc).__name__, exc)
+                await self._sleep(stop, delay)
+                continue
+            if not claimed:
+                await self._wait_for_work(stop, generation)
+                continue
+            row = claimed[0]
+            outcome, error = await self._handle(row)
+            if outcome == "done" or (outcome == "failed" and row.status == inbox.APPLIED):
+                finished.append(row.id)  # (showing an applied update once more is tried once)
+                continue
+            try:
+                if outcome == "retry" and not self._too_old(row):
+                    await self._db(self._retry, row, error)
+                else:
+                    await self._db(self._give_up, row, error)
+            except Exception:  # noqa: BLE001 - the lease runs out and the row is taken again
+                log.warning("could not record the outcome of update %s; it will be handled again", row.update_id)
+        if finished:
+            try:
+                await self._db(self._finish, finished)
+            except Exception:  # noqa: BLE001 - left applied: shown again on the next start
+                log.info("could not mark %s update(s) finished before stopping", len(finished))
+
+    def _too_old(self, row: Claimed) -> bool:
+        return row.attempts > 1 and row.attempts * MAX_BACKOFF > GIVE_UP_AFTER.total_seconds()
+
+    async def _wait_for_work(self, stop: asyncio.Event, generation: int) -> None:
+        if self._generation != generation:  # rows arrived while we were looking: look again
+            return
+        self._kick.clear()
+        waiter = asyncio.create_task(self._kick.wait())
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({waiter, stopper}, timeout=self.idle, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            stopper.cancel()
+
+    @staticmethod
+    async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(stop.wait(), seconds)
+        except TimeoutError:
+            pass
+
+    async def _handle(self, row: Claimed) -> tuple[str, str]:
+        """("done" | "retry" | "failed", error text)."""
+        try:
+            update = Update.de_json(row.payload, self.app.bot)
+        except Exception as exc:  # noqa: BLE001 - nothing any handler could do with it
+            log.error("update %s could not be read and is skipped: %s", row.update_id, exc)
+            return "done", f"unreadable: {exc}"
+        handling = Handling(row.id, row.update_id, row.attempts)
+        token = current_handling.set(handling)
+        try:
+            await self.app.process_update(update)
+        except Exception as exc:  # noqa: BLE001 - process_update normally hands errors to on_error
+            report_failure(exc)
+            log.exception("update %s failed outside any handler", row.update_id)
+        finally:
+            current_handling.reset(token)
+        self.handled += 1
+        if not handling.errors:
+            return "done", ""
+        error = f"{type(handling.errors[-1]).__name__}: {handling.errors[-1]}"
+        return ("retry" if handling.transient else "failed"), error
+
+
+def pending_rerenders(engine: Engine) -> int:
+    """How many updates were applied but their reply never confirmed (a process died in between); the
+    workers hand each to the application once more, whose handler then shows the current screen."""
+    with session_scope(engine) as s:
+        table = inbox.InboxUpdate.__table__
+        return int(s.execute(select(func.count()).select_from(table).where(table.c.status == inbox.APPLIED))
+                   .scalar() or 0)

@@ -1,0 +1,43 @@
+"""A case's clock events (scheduler.clocks.ClockEvent), derived from its audit trail in one place.
+
+The audit trail (storage.casework.CaseEvent) is the source of truth: every applied (not refused) line
+that carries a clock event name becomes one ClockEvent, dated by its Shanghai-local day, because the
+texts count days as people in China see them. The case screen, the timeline picture, the calendar file
+and the reminder scan all read clocks through this module, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from scheduler.clocks import ClockEvent
+from storage.casework import CaseEvent
+from storage.models import Case
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local_date(value: dt.datetime) -> dt.date:
+    """The Shanghai day of a stored instant (stored datetimes are aware UTC: sqlmodel's UTCDateTime)."""
+    return value.astimezone(SHANGHAI).date()
+
+
+def trail(session: Session, case_id: int) -> list[CaseEvent]:
+    """The case's applied audit lines in the order they happened."""
+    stmt = (select(CaseEvent).where(CaseEvent.case_id == case_id, col(CaseEvent.refused).is_(False))
+            .order_by(col(CaseEvent.at), col(CaseEvent.id)))
+    return list(session.exec(stmt))
+
+
+def clock_events_of(rows: Iterable[CaseEvent]) -> list[ClockEvent]:
+    """The clock events among audit lines already read (refused lines never move a clock)."""
+    return [ClockEvent(str(r.event), local_date(r.at), dict(r.details or {})) for r in rows
+            if r.event and not r.refused]
+
+
+def case_clock_events(session: Session, case: Case) -> list[ClockEvent]:
+    return clock_events_of(trail(session, case.id or 0))

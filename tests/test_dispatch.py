@@ -1,0 +1,154 @@
+"""The inbox workers (bot/dispatch.py) against a stand-in application: a failure that is not the user's
+keeps the update and retries it, applied once; other failures and ignored updates finish it; an update
+applied by a process that died before replying is handed over once more and changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from sqlalchemy.exc import OperationalError
+from sqlmodel import select
+
+from bot import dispatch
+from bot.dispatch import Dispatcher, report_failure
+from storage import inbox
+from storage.db import create_schema, make_engine, session_scope
+from storage.inbox import InboxUpdate
+
+NOW = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture()
+def engine(database_url):
+    engine = make_engine(database_url)
+    create_schema(engine)
+    return engine
+
+
+def text(update_id: int, chat: int, body: str) -> dict:
+    return {"update_id": update_id, "message": {"message_id": update_id, "date": 1_780_000_000, "text": body,
+                                                "chat": {"id": chat, "type": "private"},
+                                                "from": {"id": chat, "is_bot": False, "first_name": "x"}}}
+
+
+class App:
+    """Applies an update the way a handler does (claim_update in its transaction), and fails as told."""
+
+    bot = None
+
+    def __init__(self, engine, fail: dict[str, list[BaseException]] | None = None) -> None:
+        self.engine = engine
+        self.fail = fail or {}
+        self.applied: list[str] = []
+        self.duplicates: list[str] = []
+        self.seen: list[str] = []
+
+    async def process_update(self, update) -> None:
+        body = update.message.text
+        self.seen.append(body)
+        try:
+            with session_scope(self.engine) as s:
+                if body.startswith("ignored"):
+                    return  # no handler claims it
+                if not inbox.claim_update(s, update.update_id):
+                    self.duplicates.append(body)
+                    return
+                if self.fail.get(body):
+                    raise self.fail[body].pop(0)
+            self.applied.append(body)
+        except Exception as exc:  # noqa: BLE001 - what PTB does: hand it to the error handler
+            report_failure(exc)
+
+
+async def drain(engine, app, until, workers: int = 3) -> None:
+    stop = asyncio.Event()
+    d = Dispatcher(app, engine, owner=42, workers=workers, lease=dt.timedelta(seconds=30), idle=0.05)
+    task = asyncio.create_task(d.run(stop))
+    try:
+        async with asyncio.timeout(60):
+            while not until():
+                await asyncio.sleep(0.02)
+            while True:  # and every row finished
+                with session_scope(engine) as s:
+                    if inbox.backlog(s) == 0:
+                        break
+                await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+
+def receive(engine, *payloads) -> None:
+    with session_scope(engine) as s:
+        inbox.receive(s, list(payloads), NOW)
+
+
+async def test_a_database_failure_keeps_the_update_and_it_is_applied_once_when_it_returns(engine, monkeypatch):
+    monkeypatch.setattr(dispatch, "backoff", lambda attempt: dt.timedelta(milliseconds=50))
+    locked = OperationalError("UPDATE draft …", {}, Exception("database is locked"))
+    receive(engine, text(1, 7, "answer"), text(2, 7, "next answer"), text(3, 8, "other chat"))
+    app = App(engine, fail={"answer": [locked, locked]})
+    await drain(engine, app, lambda: len(app.applied) == 3)
+    assert app.applied.count("answer") == 1 and app.duplicates == []
+    assert app.seen.count("answer") == 3  # two failures, then applied
+    # chat 7's next update waited for the failed one: order is kept
+    assert [b for b in app.applied if b != "other chat"] == ["answer", "next answer"]
+
+
+async def test_other_failures_and_ignored_updates_are_finished_not_retried(engine):
+    receive(engine, text(1, 7, "boom"), text(2, 7, "ignored sticker"), text(3, 7, "fine"))
+    app = App(engine, fail={"boom": [ValueError("a bug")]})
+    await drain(engine, app, lambda: "fine" in app.applied)
+    assert app.seen == ["boom", "ignored sticker", "fine"]  # each handed over once, in order
+    with session_scope(engine) as s:
+        assert {r.update_id: r.status for r in s.exec(select(InboxUpdate))} == {1: "done", 2: "done", 3: "done"}
+
+
+async def test_an_update_applied_before_a_crash_is_handed_over_again_and_changes_nothing(engine):
+    receive(engine, text(1, 7, "answer"), text(2, 7, "after"))
+    with session_scope(engine) as s:  # a process applied update 1, then died before its reply
+        inbox.claim_next(s, owner=13, lease=dt.timedelta(seconds=30))
+        assert inbox.claim_update(s, 1)
+    with session_scope(engine) as s:
+        s.get(InboxUpdate, 1).lease_until = NOW  # its lease is over (on PostgreSQL: its process is gone)
+    app = App(engine)
+    await drain(engine, app, lambda: "after" in app.applied)
+    assert app.duplicates == ["answer"]  # shown again (the handler renders the current screen), not re-applied
+    assert app.applied == ["after"]
+    with session_scope(engine) as s:
+        assert dispatch.pending_rerenders(engine) == 0 and inbox.backlog(s) == 0
+
+
+async def test_the_user_hears_once_that_an_answer_is_delayed_not_that_it_failed(tmp_path):
+    from types import SimpleNamespace
+
+    from telegram import Update
+
+    from bot.app import TelegramBot
+    from bot.config import Settings
+    from bot.i18n import t
+    from bot.runtime import build_runtime
+    from storage.inbox import Handling, current_handling
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/bot.db", bot_token="1:x", _env_file=None)
+    bot = TelegramBot(build_runtime(settings).flow, settings)
+    sent: list[str] = []
+
+    async def send_message(chat_id: int, text: str) -> None:
+        sent.append(text)
+
+    update = Update.de_json(text(1, 7, "answer"), None)
+    context = SimpleNamespace(error=OperationalError("SELECT 1", {}, Exception("database is locked")),
+                              bot=SimpleNamespace(send_message=send_message))
+    for attempt in (1, 2, 3):
+        token = current_handling.set(Handling(1, 1, attempt))
+        try:
+            await bot.on_error(update, context)
+        finally:
+            current_handling.reset(token)
+    assert sent == [t("ops.retrying", "zh")]
+    context.error = ValueError("a bug")
+    await bot.on_error(update, context)
+    assert sent[-1] == t("err.internal", "zh")

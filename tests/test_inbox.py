@@ -1,0 +1,202 @@
+"""The inbox (storage/inbox.py): duplicates only within the window, per-chat order, exactly-once claims,
+and leases that several workers (and processes, on PostgreSQL) share without taking the same row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from sqlmodel import Session, select
+
+from storage import inbox
+from storage.db import create_schema, make_engine, session_scope
+from storage.inbox import InboxUpdate
+from storage.models import utcnow
+
+LEASE = dt.timedelta(seconds=60)
+DAY1 = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture()
+def engine(database_url):
+    engine = make_engine(database_url)
+    create_schema(engine)
+    return engine
+
+
+def message(update_id: int, chat: int, text: str = "hi") -> dict:
+    return {"update_id": update_id, "message": {"message_id": update_id, "date": 1, "text": text,
+                                                "chat": {"id": chat, "type": "private"},
+                                                "from": {"id": chat, "is_bot": False, "first_name": "x"}}}
+
+
+def rows(engine) -> list[InboxUpdate]:
+    with Session(engine) as s:
+        return list(s.exec(select(InboxUpdate).order_by(InboxUpdate.id)))
+
+
+def test_a_redelivered_update_is_stored_once(engine):
+    with session_scope(engine) as s:
+        assert inbox.receive(s, [message(1, 7), message(2, 7)], DAY1) == 2
+    with session_scope(engine) as s:  # the batch again (offset not confirmed before a crash), plus one new
+        assert inbox.receive(s, [message(1, 7), message(2, 7), message(3, 7)], DAY1) == 1
+    assert [r.update_id for r in rows(engine)] == [1, 2, 3]
+
+
+def test_an_old_id_after_the_window_is_a_new_update(engine):
+    with session_scope(engine) as s:
+        inbox.receive(s, [message(1, 7, "first")], DAY1)
+    [claimed] = claim(engine)
+    with session_scope(engine) as s:
+        assert inbox.claim_update(s, 1)
+        inbox.finish(s, 99, [claimed.id])
+    week_later = DAY1 + dt.timedelta(days=7)
+    with session_scope(engine) as s:  # Telegram picked id 1 again after a quiet week
+        assert inbox.receive(s, [message(1, 7, "a week later")], week_later) == 1
+    [row] = rows(engine)
+    assert row.status == "pending" and row.payload["message"]["text"] == "a week later"
+    with session_scope(engine) as s:
+        assert inbox.claim_update(s, 1)  # and it is applied
+
+
+def test_within_the_window_a_different_update_with_a_done_id_is_not_dropped(engine):
+    with session_scope(engine) as s:
+        inbox.receive(s, [message(5, 7, "old")], DAY1)
+        inbox.claim_update(s, 5)
+    [claimed] = claim(engine)
+    with session_scope(engine) as s:
+        inbox.finish(s, 99, [claimed.id])
+    with session_scope(engine) as s:  # a local Bot API server restarted and counts from low ids again
+        assert inbox.receive(s, [message(5, 8, "new")], DAY1 + dt.timedelta(hours=1)) == 1
+    assert [r.payload["message"]["text"] for r in rows(engine)] == ["new"]
+
+
+def test_prune_keeps_the_window_and_open_rows(engine):
+    with session_scope(engine) as s:
+        inbox.receive(s, [message(1, 7), message(2, 8)], DAY1)
+    done = claim(engine, limit=2)
+    with session_scope(engine) as s:
+        inbox.finish(s, 99, [done[0].id])  # 1 done, 2 still open
+        assert inbox.prune(s, DAY1 + dt.timedelta(hours=47)) == 0
+        assert inbox.prune(s, DAY1 + dt.timedelta(hours=49)) == 1
+    assert [r.update_id for r in rows(engine)] == [2]
+
+
+def claim(engine, owner: int = 99, limit: int = 1) -> list[inbox.Claimed]:
+    with session_scope(engine) as s:
+        return inbox.claim_next(s, owner, LEASE, limit)
+
+
+def test_one_chat_in_order_one_at_a_time_other_chats_alongside(engine):
+    with session_scope(engine) as s:
+        inbox.receive(s, [message(1, 7), message(2, 7), message(3, 8), message(4, 7)], DAY1)
+    first = claim(engine, limit=10)
+    assert [c.update_id for c in first] == [1, 3]  # the head of each chat, nothing behind them
+    assert claim(engine, owner=98) == []  # both heads are leased; chat 7's next waits for its head
+    with session_scope(engine) as s:
+        inbox.claim_update(s, 1)  # applied, reply on its way: still in progress
+    assert claim(engine, owner=98) == []
+    with session_scope(engine) as s:
+        inbox.finish(s, 99, [first[0].id])
+    assert [c.update_id for c in claim(engine, owner=98)] == [2]
+
+
+def test_claim_update_applies_once_even_when_handled_twice(engine):
+    with session_scope(engine) as s:
+        inbox.receive(s, [message(1, 7)], DAY1)
+    with session_scope(engine) as s:
+        assert inbox.claim_update(s, 1) is True
+    with session_scope(engine) as s:  # e.g. a lease ran out while the first handler was still working
+        assert inbox.claim_update(s, 1) is False
+    try:  # a handling that rolled back leaves the update pending, to be applied by the retry
+        with session_scope(engine) as s:
+            inbox.receive(s, [message(2, 7)], DAY1)
+        with session_scope(engine) as s:
+            assert inbox.claim_update(s, 2)
+            raise RuntimeError("the answer failed")
+    except RuntimeError:
+        pass
+    with session_scope(engine) as s:
+        assert inbox.state_of(s, 2) == "pending"
+        assert inbox.claim_update(s, 2) is True
+
+
+def test_an_update_from_outside_the_inbox_is_claimed_once(engine):
+    with session_scope(engine) as s:
+        assert inbox.claim_update(s, 777)
+    with session_scope(engine) as s:
+        assert not inbox.claim_update(s, 777)
+        assert inbox.claim_update(s, None)  # no update at all (the console): nothing to deduplicate
+
+
+def test_a_failure_not_the_users_keeps_the_row_and_holds_its_chat(engine):
+    with session_scope(engine) as s:
+        inbox.receive(s, [message(1, 7), message(2, 7)], DAY1)
+    [head] = claim(engine)
+    with session_scope(engine) as s:
+        inbox.retry_later(s, 99, head.id, dt.timedelta(minutes=5), "OperationalError: database is locked")
+    assert claim(engine) == []  # backing off, and update 2 waits behind it
+    with session_scope(engine) as s:
+        s.get(InboxUpdate, head.id).not_before = utcnow() - dt.timedelta(seconds=1)
+    [again] = claim(engine)
+    assert again.update_id == 1 and again.attempts == 2
+
+
+def test_a_dead_workers_lease_is_taken_over(engine):
+    with session_scope(engine) as s:
+        inbox.receive(s, [message(1, 7)], DAY1)
+    assert claim(engine, owner=1)
+    assert claim(engine, owner=2) == []
+    with session_scope(engine) as s:  # owner 1 is no longer among the live processes
+        assert [c.update_id for c in inbox.claim_next(s, 2, LEASE, 1, live_owners={2})] == [1]
+
+
+def test_concurrent_workers_never_share_a_row_or_a_chat(engine):
+    chats = 12
+    with session_scope(engine) as s:
+        inbox.receive(s, [message(i, 1000 + i % chats) for i in range(1, 121)], DAY1)
+    order: list[int] = []
+    active: set[int] = set()
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def work(owner: int) -> None:
+        while True:
+            try:
+                with session_scope(engine) as s:
+                    got = inbox.claim_next(s, owner, LEASE, 1)
+            except Exception as exc:  # noqa: BLE001 - SQLite's busy lock under contention is retried
+                if "locked" in str(exc):
+                    continue
+                errors.append(repr(exc))
+                return
+            if not got:
+                with session_scope(engine) as s:
+                    if inbox.backlog(s) == 0:
+                        return
+                continue
+            [row] = got
+            chat = 1000 + row.update_id % chats
+            with lock:
+                if chat in active:
+                    errors.append(f"chat {chat} handled twice at once")
+                active.add(chat)
+                order.append(row.update_id)
+            with session_scope(engine) as s:
+                assert inbox.claim_update(s, row.update_id)
+            with lock:
+                active.discard(chat)
+            with session_scope(engine) as s:
+                inbox.finish(s, owner, [row.id])
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(1, 5)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(120)
+    assert not errors, errors
+    assert sorted(order) == list(range(1, 121))  # each once
+    for c in range(chats):  # and each chat in its own order
+        mine = [u for u in order if u % chats == c]
+        assert mine == sorted(mine)

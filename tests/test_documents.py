@@ -22,16 +22,26 @@ from bot.documents.calendar_file import case_ics
 from bot.documents.statements import declare
 from bot.documents.timeline import timeline_png
 from bot.flow import Who
-from bot.i18n import catalogue
+from bot.i18n import catalogue, render
 from bot.runtime import build_runtime
 from dialogs.policy import load_policies
+from dialogs.status import status_lines
 from dialogs.wizard import DraftView
 from scheduler.calendar import WorkCalendar
 from scheduler.clockevents import case_clock_events as clock_events
 from scheduler.clocks import ClockEvent, due_date
 from storage import caserepo
 from storage.models import Case, Draft
-from tests.application_answers import FILE_NAMES, FILED, PERSON, PROMPTS, answers_for, draft_for, leaked_ids
+from tests.application_answers import (
+    FILE_NAMES,
+    FILED,
+    PERSON,
+    PROMPTS,
+    answers_for,
+    draft_for,
+    leaked_ids,
+    uploads_for,
+)
 from tests.scenario import FACTS, happy_path
 from tests.test_flow import find, play
 
@@ -112,26 +122,31 @@ def test_the_application_states_what_the_applicant_declares(key, lang):
         assert prompt not in text, prompt
     assert not leaked_ids(text, policy, lang)
     assert "?" not in text and "？" not in text, "declarations are statements, not the wizard's questions"
+    status = [render(line, lang) for line in status_lines(policy, FILED)]
+    assert "\n".join(status) in text, "the status in full, as dialogs.status gives it for the filing day"
     if lang == "zh":
         assert "2026年12月2日" in text and "还剩" not in text
         if policy.negative is not None:
             assert text.count("不存在") + text.count("未发生") >= len(policy.negative.items) - 1
-        if policy.conditions is not None:
+        if policy.conditions is not None and policy.conditions.mode == "grouped":
+            for group in policy.conditions.groups:
+                rule = "同时符合下列全部条件" if group.mode == "all" else "符合下列条件中的至少一项"
+                assert f"本人确认{rule}（{group.clause}）：" in text
+        elif policy.conditions is not None:
             assert f"本人确认{'同时符合下列全部条件' if policy.conditions.mode == 'all' else '符合下列条件'}" in text
-        for gate in policy.gates:
-            assert f"本人确认：{declare(gate.question.zh, not gate.bars_if, 'zh')[:-1]}" in text
+        for gate in policy.gates:  # a warning answered is stated like any other answer, not barred
+            answer = gate.warns_if if gate.warns_if is not None else not gate.bars_if
+            assert f"本人确认：{declare(gate.question.zh, answer, 'zh')[:-1]}" in text
         assert "本申请书" in text or not any(m.id == "application" for m in policy.materials)
         if any(m.id == "statement" for m in policy.materials):
             facts = next(s for s in _sections(text) if s.endswith("情况说明"))
             assert f"情况说明：见本申请书第{facts.split('、')[0]}部分“情况说明”" in text
-        assert "未提供" in text or len(policy.materials) == 1
+        uploaded = {u.material_id for u in draft.uploads}
+        for m in policy.materials:
+            if m.id not in ("application", "statement"):
+                assert f"{m.label.zh}：{'已提供（' if m.id in uploaded else '未提供'}" in text, m.id
         assert text.count(FILE_NAMES[0]) == 1, "the same file sent twice is listed once"
-        if policy.status(FILED) == "lapsed":
-            assert "文件状态：已失效：有效期至2025年2月9日" in text
-        if policy.status(FILED) == "draft_for_comment":
-            assert "文件状态：征求意见稿，尚未正式印发" in text and "（征求意见稿）（征求意见稿）" not in text
-        if policy.status_note is not None:
-            assert f"状态说明：{policy.status_note.zh}" in text
+        assert "（征求意见稿）（征求意见稿）" not in text
     else:
         assert "2 December 2026" in text and "Name: 王晓明" in text and "Statement of facts" in text
         chinese = catalogue("zh")
@@ -194,6 +209,41 @@ def test_a_draft_says_so_on_every_page_and_leaves_open_items_visibly_open():
     assert "下列条件尚未确认（提交前须全部确认）：" in text and "〔尚未确认〕申请人尚未确认上述声明" in text
     assert "程序启动日期：＿＿" in text
     assert "相关佐证材料：未提供" in text
+
+
+def test_yunnan_grouped_conditions_and_materials_promised_for_later():
+    """Yunnan 第四条 as the v2 file groups it: (一)–(四) confirmed together, of (五)/(六) the ones that
+    apply; in a draft what is still open stays open, group by group. A required material the applicant
+    will hand in later (第六条(一) lists six, each may come later) says so rather than just 未提供."""
+    policy = POLICIES["yunnan"]
+    answers = answers_for(policy)
+    answers["conditions"] = ["c1", "c2", "c3"]
+    answers["materials_later"] = ["audit_report"]
+    uploads = [u for u in uploads_for(policy) if u.material_id not in ("audit_report", "performance")]
+    text = docx_text(application_docx(policy, DraftView("summary", answers, uploads), None, "zh", today=FILED))
+    core = text.index("本人确认同时符合下列全部条件（第四条(一)至(四)）：")
+    pending = text.index("下列条件尚未确认（提交前须全部确认）：", core)
+    kind = text.index("本人确认符合下列条件中的至少一项（第四条(五)(六)）：", pending)
+    assert "（第四条(三)）" in text[core:pending] and "（第四条(四)）" in text[pending:kind]
+    assert text[kind:].split("\n")[1] == "1. 〔尚未选择〕"
+    assert "经费审计报告：未提供（将另行补交）" in text and "实施绩效资料：未提供\n" in text
+    filed = docx_text(application_docx(policy, draft_for(policy), None, "en", today=FILED, case_number="YN-2026-0003",
+                                       submitted_on=FILED))
+    assert "I confirm that all of the following conditions are met (第四条(一)至(四)):" in filed
+    assert "I confirm that at least one of the following conditions is met (第四条(五)(六)):" in filed
+    assert "Not yet confirmed" not in filed
+
+
+def test_zhejiang_states_the_termination_application_and_a_warning_answered():
+    """二(一): the termination application is declared and listed as a material; 三(一): a project that has
+    entered, not finished, its acceptance is stated as such (a warning the applicant read), not barred."""
+    policy = POLICIES["zhejiang"]
+    text = docx_text(application_docx(policy, draft_for(policy), None, "zh", today=FILED, case_number="ZJ-2026-0004",
+                                      submitted_on=FILED))
+    assert "本人确认：已就该科技计划项目提出（或同时提出）项目终止申请（二(一)）。" in text
+    assert "本人确认：该科技计划项目尚未完成验收（未作出验收结论）（三(一)）。" in text
+    assert "本人确认：该项目已进入验收程序（尚未作出验收结论）（三(一)）。" in text
+    assert "科技计划项目终止申请：已提供（" in text
 
 
 def test_a4_with_gb_t_9704_margins_and_headings_kept_with_their_text():
@@ -262,6 +312,8 @@ def test_every_negative_item_and_gate_of_every_policy_reads_as_a_statement():
                     stated = declare(q.get(lang), answer, lang)
                     assert stated is not None, f"{policy.key}: no rule for {q.get(lang)!r}"
                     assert "是否" not in stated and "?" not in stated and "？" not in stated
+                    if lang == "zh" and not answer:  # a denial leaves nothing affirmed (Liaoning 第七条(四))
+                        assert not re.search(r"(?<![不也])存在|（已", stated), stated
     assert declare("是否存在其他违反法律法规的情形？", False, "zh") == "不存在其他违反法律法规的情形。"
     assert declare("是否发生甲，或存在乙？", False, "zh") == "未发生甲，也不存在乙。"
     assert declare("Did you use your position?", False, "en") == "I (we) did not use my (our) position."
@@ -269,6 +321,18 @@ def test_every_negative_item_and_gate_of_every_policy_reads_as_a_statement():
     assert declare("Has a termination application been filed?", True, "en") == \
         "A termination application has been filed."
     assert declare("Why?", False, "en") is None
+    assert declare("是否存在甲；或在乙过程中，存在丙？", False, "zh") == "不存在甲；在乙过程中，也不存在丙。"
+    assert declare("是否已经完成验收（已作出验收结论）？", False, "zh") == "尚未完成验收（未作出验收结论）。"
+    assert declare("单位是否为省属高校？", False, "zh") == "单位不是省属高校。"
+    assert declare("本事项是否属于甲？", True, "zh") == "本事项属于甲。"
+    assert declare("Does the matter concern a transfer?", False, "en") == "The matter does not concern a transfer."
+    assert declare("Does the matter concern a transfer?", True, "en") == "The matter concerns a transfer."
+    assert declare("Is the unit concerned a provincial university?", False, "en") == \
+        "The unit concerned is not a provincial university."
+    assert declare("Has an application been filed (or is it filed with this one)?", False, "en") == \
+        "An application has not been filed (nor is it filed with this one)."
+    assert declare("Has the check been completed (an acceptance conclusion given)?", False, "en") == \
+        "The check has not been completed (no acceptance conclusion given)."
 
 
 # -- timeline ---------------------------------------------------------------------------------------------

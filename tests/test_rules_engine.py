@@ -96,6 +96,21 @@ def test_calendar_day_guards_count_on_the_injected_calendar():
         "proc.guard.publicity_over"
 
 
+def test_on_the_real_calendar_a_guard_ends_a_moved_period_where_its_clock_does():
+    """Zhejiang 三(五) from 2026-09-30: the 7 days end on 10-07, a 国庆 rest day, so 民法典第二百零三条 moves
+    the end to 10-08 (the README's example). The clock says so, and the engine agrees: the publicity is
+    still running on 10-08 and over on 10-09."""
+    from scheduler.clocks import due_date
+
+    start = dt.date(2026, 9, 30)
+    due, _ = due_date(POLICIES["zhejiang"], "publicity", start, CAL)
+    assert (due.date, due.rolled_from) == (dt.date(2026, 10, 8), dt.date(2026, 10, 7))
+    case = CaseFile("publicity", [Record("publicise", start, {}, ("publicity_started",))])
+    end = PROCS.procedure("zhejiang").action("publicity_end")
+    assert PROCS.why_not("zhejiang", case, end, {}, dt.date(2026, 10, 8), False).key == "proc.guard.publicity_over"
+    assert PROCS.why_not("zhejiang", case, end, {}, dt.date(2026, 10, 9), False) is None
+
+
 def test_dialogs_never_import_the_scheduler():
     for path in (ROOT / "dialogs").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import io
 import warnings
@@ -22,10 +23,16 @@ from dialogs.policy import load_policies
 from dialogs.procedure import CaseFile, Procedures, Record
 from scheduler.calendar import WorkCalendar
 from scheduler.clocks import ClockEvent, clocks_for
-from tests.procedure_walk import FILE, START, reachable
+from tests.procedure_walk import FILE, START, Walk, walk
 
 POLICIES = load_policies()
 CALENDAR = WorkCalendar()
+
+
+@functools.cache
+def _walk(key: str) -> Walk:
+    """One walk per policy for the whole module (Yunnan's takes seconds)."""
+    return walk(POLICIES[key])
 
 
 class _Case:
@@ -44,7 +51,7 @@ def _situations(key: str, every_look: bool) -> list[tuple[str, tuple[ClockEvent,
     each state is reached, 60 days on."""
     policy = POLICIES[key]
     out, seen = [], set()
-    for r in reachable(policy):
+    for r in _walk(key).situations:
         for today in (r.day, r.day + dt.timedelta(days=60)) if every_look else (r.day + dt.timedelta(days=60),):
             sig = (r.state, _signature(policy, r.events, today)) if every_look else r.state
             if sig not in seen:
@@ -120,6 +127,21 @@ def _check_all(key: str, every_look: bool) -> None:
 
 
 @pytest.mark.parametrize("key", list(POLICIES))
+def test_the_walk_takes_every_action_and_every_option_of_the_procedure(key):
+    """The walk is only as good as what it reaches: to its end (no node limit hit), and through every
+    action and every option of every choice the policy file declares — the v2 files' new steps with
+    their prerequisites and conditional fields (Yunnan's and Dongguan's 结题 after the third-party review,
+    the 抄送备案 before feedback, the 免责标注 of a provincial project, the ex officio start and the
+    account that follows it; Liaoning's `lapse` once the review period is over; Zhejiang's objections)."""
+    proc = POLICIES[key].procedure
+    found = _walk(key)
+    assert found.complete
+    declared = {(a.id, None, None) for a in proc.actions} | {
+        (a.id, f.id, o.id) for a in proc.actions for f in a.fields for o in f.options}
+    assert declared - found.taken == set()
+
+
+@pytest.mark.parametrize("key", list(POLICIES))
 def test_timeline_in_every_reachable_state_is_readable(key):
     _check_all(key, every_look=False)
 
@@ -127,7 +149,7 @@ def test_timeline_in_every_reachable_state_is_readable(key):
 @pytest.mark.slow
 @pytest.mark.parametrize("key", list(POLICIES))
 def test_timeline_in_every_state_and_every_look_of_its_clocks_is_readable(key):
-    """About 220 pictures: every state with every combination of not started, running, paused,
+    """About 260 pictures: every state with every combination of not started, running, paused,
     unset, done, overdue and provisional clocks the walk produces, on two days each."""
     _check_all(key, every_look=True)
 
@@ -164,7 +186,7 @@ def test_yunnan_decision_can_follow_material_the_applicant_added():
     """Found by the walk: a file added by the applicant made the consulted-departments guard of the
     decision raise TypeError (a file value is a dict), so the officer's case screen failed."""
     policy = POLICIES["yunnan"]
-    procs = Procedures({"yunnan": policy})
+    procs = Procedures({"yunnan": policy}, CALENDAR)
     case = CaseFile("received", [Record("add_material", START, {"file": dict(FILE), "note": "x"}, ())])
     decide = policy.procedure.action("decide")
     assert procs.why_not("yunnan", case, decide, {}, START, check_fields=False) is not None  # refused, not raised

@@ -20,8 +20,9 @@ from bot.documents.docx_layout import FormWriter
 from bot.documents.statements import declare
 from bot.i18n import render, t
 from dialogs import answers as A
-from dialogs.policy import Item, ItemList, Material, Policy
+from dialogs.policy import Item, ItemGroup, ItemList, Material, Policy
 from dialogs.screens import ScreenBuilder
+from dialogs.status import status_lines
 from dialogs.text import Msg, Text
 from dialogs.wizard import DraftView, UploadInfo
 
@@ -112,17 +113,11 @@ class _Application:
         p = self.policy
         self.section("app.sec.basis")
         self.kv(self.s("app.key.document"), self.s("app.quoted", text=self.r(p.document)))
-        if p.doc_number:
-            self.kv(self.s("app.key.doc_number"), p.doc_number)
         self.kv(self.s("app.key.issuer"), self.r(p.issuer))
-        status = p.status(on)
-        if status == "lapsed":
-            words = self.s("app.status.lapsed", until=date_text(p.valid_until or on, self.lang))
-        else:
-            words = self.s(f"app.status.{status}")
-        self.kv(self.s("app.key.status"), words)
-        if p.status_note is not None:
-            self.kv(self.s("app.key.status_note"), self.r(p.status_note))
+        # The status in full, as the policy choice and the case file show it (one source: dialogs.status):
+        # stage, document number, dates of effect and validity, and the policy file's own status note.
+        for line in status_lines(p, on):
+            self.w.para(self.r(line))
         self.kv(self.s("app.key.scope", clause=p.scope.clause), self.r(p.scope.text))
 
     def applicant(self) -> None:
@@ -202,8 +197,29 @@ class _Application:
         if item_list is None:
             return
         self.section("app.sec.conditions")
+        if item_list.mode == "grouped":
+            for n, group in enumerate(item_list.groups):
+                self.condition_group(item_list, group, space_before=6 if n else 0)
+            return
         key = "app.conditions.all" if item_list.mode == "all" else "app.conditions.some"
         self.chosen_list("conditions", item_list, key)
+
+    def condition_group(self, item_list: ItemList, group: ItemGroup, space_before: float = 0) -> None:
+        """One group of a grouped list under its own rule and clause (Yunnan 第四条: (一)–(四) all met,
+        of (五)/(六) at least one): an all-group is confirmed as a whole, an at-least-one group names the
+        items that apply. A draft shows what is still open, as for an all-list."""
+        offered = [i for i in A.items_for(item_list, self.answers) if i.id in group.items]
+        if not offered:
+            return
+        chosen = set(self.answers.get("conditions", []))
+        key = "app.conditions.all" if group.mode == "all" else "app.conditions.one_of"
+        self.w.para(self.s(key, subject=self.subject, clause=group.clause), keep_next=True, space_before=space_before)
+        picked = [self.item_text(i) for i in offered if i.id in chosen]
+        self.items(picked or [self.s("app.none_chosen")])
+        rest = [self.item_text(i) for i in offered if i.id not in chosen]
+        if rest and not self.filed and group.mode == "all":
+            self.w.para(self.s("app.pending"), keep_next=True)
+            self.items(rest)
 
     def grounds(self) -> None:
         self.section("app.sec.grounds")
@@ -247,7 +263,10 @@ class _Application:
             number, title = facts_section
             seen = self.s("app.mat.statement", section=self.numeral(number), title=title)
             return self.s("app.mat.also", text=seen, files=names) if names else seen
-        return self.s("app.mat.given", files=names) if names else self.s("app.mat.missing")
+        if names:
+            return self.s("app.mat.given", files=names)
+        later = mat.id in self.answers.get("materials_later", [])
+        return self.s("app.mat.later") if later else self.s("app.mat.missing")
 
     def _files(self) -> dict[str, list[str]]:
         """File names per material, each file once (the same file sent twice is one file)."""

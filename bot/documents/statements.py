@@ -17,9 +17,9 @@ _END = re.compile(r"[？?]\s*$")
 
 # Chinese: the question word 是否 sits before the verb it asks about; the answer replaces it.
 _ZH_NO = (("是否存在", "不存在"), ("是否发生", "未发生"), ("是否已经", "尚未"), ("是否已", "尚未"),
-          ("是否有", "没有"), ("是否曾", "未曾"), ("是否", "未"))
+          ("是否属于", "不属于"), ("是否为", "不是"), ("是否有", "没有"), ("是否曾", "未曾"), ("是否", "未"))
 _ZH_YES = (("是否存在", "存在"), ("是否发生", "发生"), ("是否已经", "已经"), ("是否已", "已"),
-           ("是否有", "有"), ("是否曾", "曾"), ("是否", ""))
+           ("是否属于", "属于"), ("是否为", "是"), ("是否有", "有"), ("是否曾", "曾"), ("是否", ""))
 
 
 def _zh(question: str, answer: bool) -> str | None:
@@ -30,6 +30,13 @@ def _zh(question: str, answer: bool) -> str | None:
             if not answer and asked == "是否发生":
                 # 是否发生A，或存在B？ → 未发生A，也不存在B。
                 tail = re.sub(r"，或存在", "，也不存在", tail, count=1)
+            if not answer and asked == "是否存在":
+                # 是否存在A；……；或在C过程中，存在D？ (Liaoning 第七条(四)): the last alternative repeats 存在,
+                # which the denial must deny too → 不存在A；……；在C过程中，也不存在D。
+                tail = re.sub(r"；或([^；]*?)，存在", r"；\1，也不存在", tail)
+            if not answer and said == "尚未":
+                # 是否已经完成验收（已作出验收结论）？ → 尚未完成验收（未作出验收结论）: the gloss follows the answer.
+                tail = re.sub(r"（已([^（）]*)）", r"（未\1）", tail)
             stated = f"{head}{said}{tail}"
             return stated if "是否" not in stated else None
     return None
@@ -51,6 +58,14 @@ def _en_you(text: str) -> str:
 # English: (pattern, builder for "no", builder for "yes"); the first pattern that matches is used.
 _Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str], Callable[[re.Match[str]], str]]
 _EN: list[_Rule] = [
+    # "Does the matter concern X?" (Dongguan 6(5))
+    (re.compile(r"^(?P<aux>Does|Do) (?P<subj>(?:the|this|that|its|their) \w+) (?P<verb>\w+)\b(?P<rest>.*)$"),
+     lambda m: f"{_cap(m['subj'])} {m['aux'].lower()} not {m['verb']}{m['rest']}",
+     lambda m: f"{_cap(m['subj'])} {m['verb']}{'s' if m['aux'] == 'Does' else ''}{m['rest']}"),
+    # "Is the research unit concerned a provincial … institution?" (Liaoning 第二条): "the X" is "a Y"
+    (re.compile(r"^(?P<aux>Is|Was) (?P<subj>the .+?) (?P<pred>(?:a|an) .+)$"),
+     lambda m: f"{_cap(m['subj'])} {m['aux'].lower()} not {m['pred']}",
+     lambda m: f"{_cap(m['subj'])} {m['aux'].lower()} {m['pred']}"),
     # "[In the transfer, ]was there any X?"
     (re.compile(r"^(?P<pre>.*?, )?(?P<aux>[Ww]as|[Ii]s|[Ww]ere|[Aa]re) there (?P<rest>any .*)$"),
      lambda m: _cap(f"{m['pre'] or ''}there {m['aux'].lower()} not {m['rest']}"),
@@ -79,12 +94,23 @@ _EN: list[_Rule] = [
 ]
 
 
+# Glosses in brackets that are themselves worded for one answer, and what each answer makes of them:
+# "(or is it filed with this one)" (Zhejiang 二(一)), "(an acceptance conclusion given)" (三(一)).
+_EN_GLOSSES: list[tuple[re.Pattern[str], str, str]] = [
+    (re.compile(r"\(or is it ([^()]+)\)"), r"(nor is it \1)", r"(or is \1)"),
+    (re.compile(r"\((?:a|an) ([^()]+ given)\)"), r"(no \1)", r"\g<0>"),
+]
+
+
 def _en(question: str, answer: bool) -> str | None:
     text = _END.sub("", question.strip())
     for pattern, no, yes in _EN:
         found = pattern.match(text)
         if found:
-            return (yes if answer else no)(found)
+            stated = (yes if answer else no)(found)
+            for gloss, denied, affirmed in _EN_GLOSSES:
+                stated = gloss.sub(affirmed if answer else denied, stated)
+            return stated
     return None
 
 

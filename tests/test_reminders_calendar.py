@@ -11,12 +11,13 @@ from sqlmodel import Session, select
 from bot.alerts import OutboxHooks
 from bot.config import Settings
 from scheduler.calendar import WorkCalendar
+from scheduler.clocksync import ClockSync, install
 from scheduler.reminders import ReminderEngine
 from storage import caserepo
 from storage.casework import Membership, Outbox
 from storage.db import create_schema, make_engine
 from storage.models import Case, User
-from tests.test_reminders import ADMIN, APPLICANT, OFFICER, POLICIES, at, submitted_case, tick
+from tests.test_reminders import ADMIN, APPLICANT, CLOCK, OFFICER, POLICIES, at, submitted_case, tick
 
 
 @pytest.fixture()
@@ -27,6 +28,9 @@ def world(database_url, tmp_path):
     calendar = WorkCalendar(tmp_path)
     reminders = ReminderEngine(POLICIES, calendar, OutboxHooks(Settings(database_url=database_url,
                                                                         admin_ids=[ADMIN], _env_file=None)))
+    # clock rows follow every change in its own transaction, computed on the test's clock (the last tick)
+    install(engine, ClockSync(reminders, lambda: CLOCK[-1]))
+    CLOCK[:] = [at("2026-09-01T09:00")]
     with Session(engine) as s:
         s.add(User(id=APPLICANT, first_name="研究员"))
         s.add(User(id=OFFICER, first_name="科员", language="en"))

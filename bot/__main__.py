@@ -33,8 +33,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(2) from None
 
     if args.mode == "console":
-        from bot.console import run_console
+        from bot.console import quiet_logging, run_console
 
+        quiet_logging()  # log lines (migrations, machines) go to data/console.log, not into the dialog
         return run_console(build_runtime(settings), args.user_id)
     if not settings.bot_token:
         print(t("bot.no_token", settings.default_language), file=sys.stderr)
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.polling import run_polling
 
     runtime = build_runtime(settings)
-    app = TelegramBot(runtime.flow, settings).build()
+    app = TelegramBot(runtime).build()
     if args.webhook:
         from urllib.parse import urlparse
 

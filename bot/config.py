@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     today_override: dt.date | None = None
     now_override: dt.datetime | None = None
     reminder_scan_seconds: float = 30.0
+    # Threads that run flow calls (database work) and document and picture builds off the event loop.
+    worker_threads: int = Field(default=4, ge=1, le=64)
     # Officer alert points for every running clock: "half", "due", "overdue" and numbers of working days left.
     officer_alerts: str = "half,2,due,overdue"
     # Webhook mode (`python -m bot --webhook`): Telegram POSTs updates to WEBHOOK_URL (https in

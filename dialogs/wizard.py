@@ -18,6 +18,8 @@ from dialogs import answers as A
 from dialogs.policy import Policy
 from dialogs.text import Text, msg
 
+# Files added in the terminal console carry this prefix in their file id: they are not on Telegram.
+CONSOLE_FILE_PREFIX = "console:"
 OPTIONAL_STEPS = {"conditions": "has_conditions", "negative": "has_negative"}
 EXTRA_STATES = ["declaration", "barred", "submitted"]
 

@@ -10,9 +10,10 @@ import pytest
 from sqlmodel import Session
 
 from bot.config import Settings
-from bot.flow import Flow, Reply, Who
+from bot.reply import Reply, Who
 from bot.runtime import build_runtime
 from storage.models import Draft
+from tests.driver import Driver, drive
 from tests.scenario import happy_path
 
 SECRET = "受害人的保密项目"
@@ -21,12 +22,12 @@ WIZARD_ACTIONS = ["next", "back", "cancel", "submit", "declare", "p:dongguan", "
 
 
 @pytest.fixture()
-def flow(database_url) -> Flow:
-    return build_runtime(Settings(database_url=database_url, today_override=dt.date(2026, 11, 20),
-                                  _env_file=None)).flow
+def flow(database_url) -> Driver:
+    return drive(build_runtime(Settings(database_url=database_url, today_override=dt.date(2026, 11, 20),
+                                        _env_file=None)))
 
 
-def snapshot(flow: Flow, draft_id: int) -> tuple:
+def snapshot(flow: Driver, draft_id: int) -> tuple:
     with Session(flow.engine) as s:
         d = s.get(Draft, draft_id)
         return d.state, d.answers, d.revision, d.status, d.message_id

@@ -249,4 +249,8 @@ def test_the_same_update_delivered_twice_is_applied_once(world):
     after = draft_of(url, r.user.id)
     assert after["revision"] == before["revision"] + 1
     assert after["answers"]["project"]["name"] == "测试-重复投递"
-    assert sends() - sent == 1, "one answer, one screen"
+    # the second delivery changes nothing and shows the current screen again, never silence
+    assert sends() - sent == 2, "one answer; the duplicate shows the same current screen"
+    screens = [c.params.get("text", "") for c in server.calls() if c.method in ("sendMessage", "editMessageText")
+               and str(c.params.get("chat_id")) == str(r.user.id)][-2:]
+    assert screens[0] == screens[1] and "项目编号" in screens[1]

@@ -13,16 +13,18 @@ import logging
 from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
 from bot.actions import Act
 from bot.callbacks import Drafts, Home, Language, Press, WizardPress, encode, encode_wizard
 from bot.config import SHANGHAI, Settings
 from bot.i18n import render, t
-from bot.limits import TEXT_LIMIT, clip
+from bot.limits import TEXT_LIMIT, clip, split, utf16_len
 from bot.reply import Reply, View
 from dialogs.answers import migrate, steps_for
 from dialogs.policy import Policy
 from dialogs.screens import ScreenBuilder
+from dialogs.steps import STEP_TITLES
 from dialogs.text import Screen, Text, msg
 from dialogs.wizard import DraftView, Outcome, UploadInfo, Wizard
 from storage import caserepo, repo
@@ -31,6 +33,8 @@ from storage.models import Draft, Upload
 
 log = logging.getLogger(__name__)
 _HOME_ACTIONS = {"new": Home.NEW, "drafts": Home.DRAFTS}
+BUTTON_LABEL_LIMIT = 40  # a phone shows about this much of a button; the long text is in the message
+REMEMBERED_FROM = 20  # the applicant's latest drafts searched for the identity they gave
 
 
 class Flow:
@@ -46,10 +50,16 @@ class Flow:
 
     # -- rendering ----------------------------------------------------------------------------------
     def _render(self, screen: Screen, lang: str, draft: Draft) -> View:
+        """The screen in the user's language; one that does not fit one message is split over several
+        (measured in UTF-16 units, as Telegram counts), the buttons on the last, never cut."""
         parts = [render(line, lang) for line in screen.lines]
-        text = clip("\n\n".join(p for p in parts if p.strip()), TEXT_LIMIT)
-        buttons = [[(render(b.label, lang), self._callback(draft, b.action)) for b in row] for row in screen.rows]
-        return View(text, buttons)
+        text = "\n\n".join(p for p in parts if p.strip())
+        buttons = [[(clip(render(b.label, lang), BUTTON_LABEL_LIMIT), self._callback(draft, b.action)) for b in row]
+                   for row in screen.rows]
+        if utf16_len(text) <= TEXT_LIMIT:
+            return View(text, buttons)
+        pieces = split(text, TEXT_LIMIT)
+        return View(pieces[-1], buttons, preface=pieces[:-1])
 
     @staticmethod
     def _callback(draft: Draft, action: str) -> str:
@@ -61,13 +71,25 @@ class Flow:
                  uploads: list[UploadInfo] | None = None) -> View:
         # `uploads` from the action's own DraftView saves querying them a second time per update
         draft_view = (self._draft_view(act, draft) if uploads is None
-                      else DraftView(draft.state, copy.deepcopy(draft.answers), list(uploads)))
+                      else DraftView(draft.state, copy.deepcopy(draft.answers), list(uploads), draft.revision))
         return self._render(self.screens.build(draft_view, notice=notice, error=error), act.lang, draft)
 
     def _draft_view(self, act: Act, draft: Draft) -> DraftView:
-        uploads = [UploadInfo(u.material_id, u.file_name, u.size, u.file_id, u.file_unique_id, u.mime_type)
+        uploads = [UploadInfo(u.material_id, u.file_name, u.size, u.file_id, u.file_unique_id, u.mime_type, u.id)
                    for u in repo.uploads_for(act.session, draft.id or 0)]
-        return DraftView(draft.state, copy.deepcopy(draft.answers), uploads)
+        remembered = self._remembered(act, draft) if draft.state == "applicant" else {}
+        return DraftView(draft.state, copy.deepcopy(draft.answers), uploads, draft.revision, remembered)
+
+    def _remembered(self, act: Act, draft: Draft) -> dict[str, dict]:
+        """The identity the applicant gave in their latest other application, per applicant kind."""
+        found: dict[str, dict] = {}
+        stmt = (select(Draft).where(Draft.user_id == act.who.user_id, Draft.id != draft.id)
+                .order_by(col(Draft.updated_at).desc()).limit(REMEMBERED_FROM))
+        for other in act.session.exec(stmt):
+            identity, kind = other.answers.get("identity"), other.answers.get("applicant_kind")
+            if isinstance(identity, dict) and isinstance(kind, str) and identity.get("name"):
+                found.setdefault(kind, identity)
+        return found
 
     def _fit_policy(self, draft: Draft) -> None:
         """A draft started under an older policy file keeps working: answers are fitted on load."""
@@ -87,7 +109,23 @@ class Flow:
 
     # -- screens that are not a step ----------------------------------------------------------------------
     def welcome(self, act: Act) -> Reply:
-        return Reply(view=View(t("bot.welcome", act.lang), self._home_buttons(act.lang)))
+        """The greeting; in the middle of an application it offers to continue that draft first."""
+        draft = self._open_draft(act)
+        buttons = self._home_buttons(act.lang)
+        text = t("bot.welcome", act.lang)
+        if draft is not None:
+            text += "\n\n" + t("bot.welcome.open_draft", act.lang, id=draft.id, where=self._where(draft, act.lang))
+            buttons.insert(0, [(t("btn.continue_draft", act.lang, id=draft.id), encode(Home.OPEN))])
+        return Reply(view=View(text, buttons))
+
+    def _where(self, draft: Draft, lang: str) -> str:
+        policy = self.policies.get(draft.policy_key or "")
+        steps = steps_for(policy)
+        step = t(STEP_TITLES.get(draft.state, STEP_TITLES["policy"]), lang)
+        if draft.state in steps:
+            step = t("wiz.progress", lang, n=steps.index(draft.state) + 1, total=len(steps), title=step)
+        name = policy.short_name.get(lang) if policy else t("bot.drafts.no_policy", lang)
+        return t("bot.drafts.where", lang, policy=name, step=step)
 
     def help(self, act: Act, commands: list) -> Reply:  # noqa: ANN001 - bot.commands.Command
         lines = [t("bot.help", act.lang)]
@@ -137,7 +175,7 @@ class Flow:
             stamp = d.updated_at if d.updated_at.tzinfo else d.updated_at.replace(tzinfo=dt.UTC)
             when = stamp.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
             steps = steps_for(policy)
-            step_name = t(f"step.{d.state}", lang)
+            step_name = t(STEP_TITLES.get(d.state, STEP_TITLES["policy"]), lang)
             if d.state in steps:
                 step_name = t("wiz.progress", lang, n=steps.index(d.state) + 1, total=len(steps), title=step_name)
             lines.append(t("bot.drafts.item", lang, id=d.id,
@@ -153,9 +191,12 @@ class Flow:
         return Reply(view=View(t("bot.language.prompt", act.lang), buttons))
 
     def set_language(self, act: Act, lang: str, edit: bool = False) -> Reply:
+        """The new language at once, and back to the screen the user was on."""
         act.user.language = lang
         act.lang = lang
-        return Reply(view=View(t("bot.language.set", lang), self._home_buttons(lang)), edit=edit)
+        if self._open_draft(act) is None:
+            return Reply(view=View(t("bot.language.set", lang), self._home_buttons(lang)), edit=edit)
+        return self.open_screen(act, notice=t("bot.language.set", lang), edit=edit)
 
     def remember_message(self, draft_id: int, message_id: int) -> None:
         """Which message shows the draft's screen, so a typed answer can edit it in place."""
@@ -218,7 +259,8 @@ class Flow:
             buttons = [[(t("btn.my_drafts", lang), encode(Home.DRAFTS)), (t("btn.new_application", lang), encode(Home.NEW))]]
             return Reply(view=View(render(outcome.notice or msg("wiz.cancelled"), lang), buttons), edit=True)
         if outcome.changed:
-            self._save(act, draft, view)
+            self._apply_files(act, draft, outcome)
+            self._save(act, draft, view, outcome.meta_only)
         reply = Reply(view=self._view_of(act, draft, notice=outcome.notice, error=outcome.error, uploads=view.uploads),
                       edit=True, draft_id=draft.id, shown_message_id=draft.message_id)
         if outcome.error is not None:
@@ -227,7 +269,22 @@ class Flow:
             return self.on_submitted(act, draft, reply)
         return reply
 
-    def _save(self, act: Act, draft: Draft, view: DraftView) -> None:
+    def _apply_files(self, act: Act, draft: Draft, outcome: Outcome) -> None:
+        """An upload the wizard accepted is stored; one it removed is deleted (only ever the draft's own)."""
+        if outcome.new_upload is not None:
+            u = outcome.new_upload
+            row = Upload(draft_id=draft.id or 0, material_id=u.material_id, file_id=u.file_id,
+                         file_unique_id=u.file_unique_id, file_name=u.file_name, mime_type=u.mime_type, size=u.size)
+            act.session.add(row)
+            act.session.flush()
+            u.upload_id = row.id
+        if outcome.removed_upload is not None:
+            row = act.session.get(Upload, outcome.removed_upload)
+            if row is not None and row.draft_id == draft.id:
+                act.session.delete(row)
+                act.session.flush()
+
+    def _save(self, act: Act, draft: Draft, view: DraftView, meta_only: bool = False) -> None:
         session = act.session
         policy = self.policies.get(view.answers.get("policy", ""))
         if policy is not None and draft.policy_key != policy.key:
@@ -235,6 +292,8 @@ class Flow:
             draft.policy_version = policy.version
         draft.answers = copy.deepcopy(view.answers)
         draft.state = view.state
+        if meta_only:  # only a widget's bookkeeping changed: the screen's buttons stay valid
+            return
         repo.touch(draft)
         if view.state == "submitted" and draft.status == "active" and policy is not None:
             number = repo.next_case_number(session, policy.case_prefix, self.settings.today().year)
@@ -249,10 +308,11 @@ class Flow:
 
     # -- typed text and documents -------------------------------------------------------------------------
     def text(self, act: Act, text: str, message_id: int | None = None) -> Reply:
-        return self._input(act, lambda view: self.wizard.text(view, text))
+        return self._input(act, lambda view: self.wizard.text(view, text, message_id))
 
     def edited(self, act: Act, text: str, message_id: int) -> Reply:
-        return self.open_screen(act)
+        """An edited message: the wizard decides whether it replaces the last answer or only gets a note."""
+        return self._input(act, lambda view: self.wizard.edited(view, text, message_id))
 
     def document(self, act: Act, upload: UploadInfo) -> Reply:
         return self._input(act, lambda view: self.wizard.document(view, upload))
@@ -266,13 +326,8 @@ class Flow:
         view = self._draft_view(act, draft)
         outcome = apply(view)
         if outcome.changed:
-            if outcome.new_upload is not None:
-                u = outcome.new_upload
-                act.session.add(Upload(draft_id=draft.id or 0, material_id=u.material_id, file_id=u.file_id,
-                                       file_unique_id=u.file_unique_id, file_name=u.file_name, mime_type=u.mime_type,
-                                       size=u.size))
-                act.session.flush()
-            self._save(act, draft, view)
+            self._apply_files(act, draft, outcome)
+            self._save(act, draft, view, outcome.meta_only)
         old_message = draft.message_id
         return Reply(view=self._view_of(act, draft, notice=outcome.notice, error=outcome.error, uploads=view.uploads),
                      draft_id=draft.id, screen_message_id=old_message)

@@ -1,15 +1,23 @@
 """The message catalogue: gettext .po files read with Babel, and the renderer of dialog texts.
 
-The catalogue is read straight from the .po files (no compiled .mo to keep in step), once per
-process. Chinese is the first language; English the second.
+Every domain file of a locale (messages.po, officer.po, documents.po, …) is read with Babel and merged —
+a key defined twice is an error, not a silent override — then compiled in memory to a gettext catalogue,
+so `ngettext` chooses plural forms by each file's Plural-Forms rule (Chinese has one form, English two).
+Keys are the msgids (`wiz.deadline`): Babel's extractor finds them in the code (babel.cfg), and
+`python -m bot.i18n check|update` keeps the catalogues and the code in step (CONTRIBUTING.md).
+Chinese is the first language and the fallback; English the second.
 """
 
 from __future__ import annotations
 
+import io
 from functools import cache
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.support import Translations
 
 from dialogs.policy import LText
 from dialogs.text import Join, Msg, Plain, Text
@@ -19,21 +27,54 @@ LANGUAGES = {"zh": "zh_CN", "en": "en"}
 DEFAULT_LANGUAGE = "zh"
 
 
-@cache
-def catalogue(lang: str) -> dict[str, str]:
-    """All gettext domains of a locale merged (messages.po, officer.po, …): one file per part of the
-    product keeps catalogues small; a key defined twice is an error, not a silent override."""
+def domain_files(lang: str) -> list[Path]:
     locale = LANGUAGES.get(lang, LANGUAGES[DEFAULT_LANGUAGE])
-    merged: dict[str, str] = {}
-    for path in sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po")):
+    return sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po"))
+
+
+def key_of(message_id: str | tuple[str, ...]) -> str:
+    return message_id[0] if isinstance(message_id, tuple) else message_id
+
+
+@cache
+def merged_catalog(lang: str) -> Catalog:
+    """All gettext domains of a locale as one Babel catalog; a key in two files raises KeyError."""
+    locale = LANGUAGES.get(lang, LANGUAGES[DEFAULT_LANGUAGE])
+    merged = Catalog(locale=locale, fuzzy=False)
+    for path in domain_files(lang):
         with open(path, "rb") as fh:
             cat = read_po(fh, locale=locale)
         for m in cat:
-            if m.id and m.string:
-                if str(m.id) in merged:
-                    raise KeyError(f"{path.name}: message {m.id!r} is defined in another domain too")
-                merged[str(m.id)] = str(m.string)
+            strings = m.string if isinstance(m.string, tuple) else (m.string,)
+            if not m.id or not any(strings):
+                continue
+            if key_of(m.id) in merged:
+                raise KeyError(f"{path.name}: message {key_of(m.id)!r} is defined in another domain too")
+            merged.add(m.id, m.string, flags=[f for f in m.flags if f != "fuzzy"])
     return merged
+
+
+@cache
+def _translations(lang: str) -> Translations:
+    buffer = io.BytesIO()
+    write_mo(buffer, merged_catalog(lang))
+    buffer.seek(0)
+    return Translations(fp=buffer)
+
+
+@cache
+def _keys(lang: str) -> frozenset[str]:
+    return frozenset(key_of(m.id) for m in merged_catalog(lang) if m.id)
+
+
+@cache
+def catalogue(lang: str) -> dict[str, str]:
+    """Key → text (for an entry with plural forms, its last form, which carries every placeholder)."""
+    out: dict[str, str] = {}
+    for m in merged_catalog(lang):
+        if m.id:
+            out[key_of(m.id)] = m.string[-1] if isinstance(m.string, tuple) else m.string
+    return out
 
 
 def normalise_language(code: str | None) -> str:
@@ -43,13 +84,20 @@ def normalise_language(code: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+def _source(key: str, lang: str) -> str:
+    if key in _keys(lang):
+        return lang
+    if key in _keys(DEFAULT_LANGUAGE):
+        return DEFAULT_LANGUAGE
+    raise KeyError(f"message {key!r} is missing from the catalogue")
+
+
 def gettext(key: str, lang: str) -> str:
-    text = catalogue(lang).get(key)
-    if text is None:
-        text = catalogue(DEFAULT_LANGUAGE).get(key)
-    if text is None:
-        raise KeyError(f"message {key!r} is missing from the catalogue")
-    return text
+    return _translations(_source(key, lang)).gettext(key)
+
+
+def ngettext(key: str, count: int, lang: str) -> str:
+    return _translations(_source(key, lang)).ngettext(key, key, count)
 
 
 def render(text: Text, lang: str) -> str:
@@ -62,9 +110,15 @@ def render(text: Text, lang: str) -> str:
     if isinstance(text, Msg):
         params = {k: render(v, lang) if isinstance(v, Msg | Plain | LText | Join) else v
                   for k, v in text.params.items()}
-        return gettext(text.key, lang).format(**params)
+        template = gettext(text.key, lang) if text.count is None else ngettext(text.key, text.count, lang)
+        return template.format(**params)
     raise TypeError(f"cannot render {text!r}")
 
 
 def t(key: str, lang: str, **params: object) -> str:
     return render(Msg(key, dict(params)), lang)
+
+
+def tn(key: str, count: int, lang: str, **params: object) -> str:
+    """A message with plural forms, for `count` (available to the template as {n})."""
+    return render(Msg(key, {"n": count, **params}, count), lang)

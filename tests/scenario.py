@@ -3,6 +3,7 @@ so the same script walks all five policies in unit and end-to-end tests."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from dialogs.policy import Policy
@@ -17,10 +18,22 @@ class Step:
     size: int = 0
 
 
-def happy_path(policy: Policy, start_date: str | None = None, role: str | None = None) -> list[Step]:
-    steps = [Step("press", f"p:{policy.key}"), Step("press", "k:person")]
+IDENTITY = {"name": "张三", "title": "研究员", "phone": "0769-12345678"}
+
+
+def happy_path(policy: Policy, start_date: str | None = None, role: str | None = None,
+               remembered: bool = False) -> list[Step]:
+    """Every step of a complete application as a researcher takes it. `remembered`: the identity was
+    given in an earlier application, so the applicant step only shows it for review."""
+    steps = [Step("press", f"p:{policy.key}")]
+    if policy.status(dt.date.today()) == "lapsed":
+        steps.append(Step("press", "lapsed_ok"))
+    steps.append(Step("press", "k:person"))
     if policy.roles:
         steps.append(Step("press", f"r:{role or policy.roles[-1].id}"))
+    if not remembered:
+        steps += identity_steps()
+    steps.append(Step("press", "next"))
     steps += project_steps(policy)
     origin = next((o for o in policy.origins if o.asks_start_date and start_date), policy.origins[0])
     steps.append(Step("press", f"o:{origin.id}"))
@@ -39,12 +52,18 @@ def happy_path(policy: Policy, start_date: str | None = None, role: str | None =
         steps += [Step("press", f"n:{i}.n") for i in range(len(offered))] + [Step("press", "next")]
     steps += [Step("text", FACTS), Step("press", "next")]
     for i, material in enumerate(policy.materials):
+        if material.id in ("application", "statement"):
+            continue  # the assistant writes the 申请书; the 情况说明 is the statement typed above
         if material.required:
             steps += [Step("press", f"m:{i}"), Step("doc", f"{material.id}.pdf", 2048)]
         else:
             steps.append(Step("press", f"l:{i}"))
     steps += [Step("press", "next"), Step("press", "next"), Step("press", "declare"), Step("press", "submit")]
     return steps
+
+
+def identity_steps() -> list[Step]:
+    return [Step("text", IDENTITY["name"]), Step("text", IDENTITY["title"]), Step("text", IDENTITY["phone"])]
 
 
 def project_steps(policy: Policy) -> list[Step]:

@@ -20,7 +20,7 @@ from storage.models import Case, Draft, User
 from tests.botapi import BotApiServer
 from tests.conftest import fresh_database
 from tests.e2e import BotProcess, Researcher
-from tests.scenario import FACTS, Step, happy_path
+from tests.scenario import FACTS, Step, happy_path, identity_steps
 
 POLICIES = load_policies()
 START = (dt.date.today() - dt.timedelta(days=3)).isoformat()
@@ -234,6 +234,7 @@ def test_the_same_update_delivered_twice_is_applied_once(world):
     r.command("/new")
     r.press("p:zhejiang")
     r.press("k:person")
+    r.run(identity_steps() + [Step("press", "next")])
     before = draft_of(url, r.user.id)
 
     def sends() -> int:

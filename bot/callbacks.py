@@ -85,7 +85,7 @@ _ACTIONS_OF = {ns: enum for enum, ns in NAMESPACE_OF.items()}
 ID = "id"
 WORD = "word"
 _WORD = re.compile(r"[A-Za-z0-9_.-]{1,40}")
-_WIZARD_ACTION = re.compile(r"[A-Za-z0-9_.:-]{1,40}")
+_WIZARD_ACTION = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 Arg = str | type[StrEnum]
 SIGNATURES: dict[StrEnum, tuple[Arg, ...]] = {
     Home.NEW: (), Home.DRAFTS: (), Home.OPEN: (),

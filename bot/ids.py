@@ -13,6 +13,7 @@ import re
 MAX_ID = 2**31 - 1  # PostgreSQL INTEGER, the type of every primary key in storage/
 _ID = re.compile(r"[0-9]{1,10}")
 _CASE_NUMBER = re.compile(r"[A-Z]{2,4}-[0-9]{4}-[0-9]{4,6}")
+_CODE = re.compile(r"[A-Za-z0-9_-]{8,64}")  # secrets.token_urlsafe: what an invitation code can be
 
 
 def parse_id(text: object) -> int | None:
@@ -31,3 +32,10 @@ def parse_case_ref(text: str) -> int | str | None:
         return ident
     number = ref.upper()
     return number if _CASE_NUMBER.fullmatch(number) else None
+
+
+def parse_code(text: str) -> str | None:
+    """An invitation code as the bot issues them (URL-safe base64), else None — before any query, since
+    PostgreSQL refuses a NUL in a text parameter outright."""
+    code = text.strip()
+    return code if _CODE.fullmatch(code) else None

@@ -27,8 +27,9 @@ from bot.commands import ADMIN_MENU, STAFF_MENUS, Command, Commands
 from bot.document_flow import DocumentFlow
 from bot.flow import Flow
 from bot.i18n import t
+from bot.ids import parse_code
 from bot.officer_flow import OfficerFlow
-from bot.reply import Menu, Reply, Who
+from bot.reply import Menu, Reply, View, Who
 from dialogs.wizard import UploadInfo
 
 Decoded = Press | WizardPress
@@ -84,7 +85,11 @@ class Router:
 
     def _start(self, act: Act, args: list[str]) -> Reply:
         if args:  # a deep link: an officer's invitation code
-            return self.officers.join(act, args[0])
+            code = parse_code(args[0])
+            if code is None:
+                return Reply(toast=t("off.join.unknown", act.lang), alert=True,
+                             view=View(t("off.join.unknown", act.lang)))
+            return self.officers.join(act, code)
         return self.researcher.welcome(act)
 
     def _unknown_command(self, act: Act, words: list[str]) -> Reply:
@@ -158,6 +163,8 @@ class Router:
         return self.researcher.open_screen(act, notice=notice, edit=edit)
 
     def text(self, who: Who, text: str, update_id: int | None = None, message_id: int | None = None) -> Reply:
+        text = text.replace("\x00", "")  # PostgreSQL keeps no NUL in text; nobody types one
+
         def body(act: Act) -> Reply:
             if self.officers.form_open(act):
                 return self.officers.form_input(act, text=text)
@@ -165,6 +172,7 @@ class Router:
         return self.actions.run(who, update_id, body, self.open_screen)
 
     def edited(self, who: Who, text: str, message_id: int, update_id: int | None = None) -> Reply:
+        text = text.replace("\x00", "")
         return self.actions.run(who, update_id, lambda act: self.researcher.edited(act, text, message_id),
                                 self.open_screen)
 

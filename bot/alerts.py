@@ -3,7 +3,7 @@ the December reminder; messages go out through the outbox like every other notif
 
 The scheduler holds no state worth persisting (the clocks table is the state), so its in-memory job
 store is the right one: after a restart the scan runs at once and sends, late and once, whatever fell
-due while the bot was down. Job options follow LIBRARY-NOTES: stable ids, replace_existing, no misfire
+due while the bot was down. Job options: stable ids, replace_existing, no misfire
 grace limit (a late scan must still run), coalesce (one run for many missed), one instance at a time.
 """
 

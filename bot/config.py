@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from dialogs.tz import SHANGHAI
 
 
 class Settings(BaseSettings):

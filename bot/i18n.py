@@ -4,7 +4,7 @@ Every domain file of a locale (messages.po, officer.po, documents.po, …) is re
 a key defined twice is an error, not a silent override — then compiled in memory to a gettext catalogue,
 so `ngettext` chooses plural forms by each file's Plural-Forms rule (Chinese has one form, English two).
 Keys are the msgids (`wiz.deadline`): Babel's extractor finds them in the code (babel.cfg), and
-`python -m bot.i18n check|update` keeps the catalogues and the code in step (CONTRIBUTING.md).
+`python -m bot.i18n_tools check|update` keeps the catalogues and the code in step (CONTRIBUTING.md).
 Chinese is the first language and the fallback; English the second.
 """
 

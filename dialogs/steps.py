@@ -24,6 +24,7 @@ from dialogs.answers import (
     identity_problem,
     items_for,
     migrate,
+    parse_date,
     step_problem,
     steps_for,
 )
@@ -92,6 +93,12 @@ def deadline_line(deadline: Deadline | None, today: Any) -> Text:
     return Join((line, msg("wiz.provisional")), "\n") if deadline.provisional else line
 
 
+def yes_no(answer: bool | None) -> Msg:
+    if answer is None:
+        return msg("wiz.missing")
+    return msg("wiz.yes") if answer else msg("wiz.no")
+
+
 def summary_sections(m: WizardModel, excerpt: bool = False) -> list[tuple[str, list[Text]]]:
     """Each step's answers as text: the summary screen (with the statement cut to an excerpt), /case and
     the 申请书 (in full) share it, so the document never says what the summary did not."""
@@ -108,8 +115,8 @@ def summary_sections(m: WizardModel, excerpt: bool = False) -> list[tuple[str, l
     for key in identity_fields(a):
         value = identity.get(key)
         applicant.append(msg("wiz.kv", key=identity_label(key, a),
-                             value=Plain(str(value)) if value else msg("wiz.not_given" if key == "title"
-                                                                       else "wiz.missing")))
+                             value=Plain(str(value)) if value else msg("wiz.not_given") if key == "title"
+                             else msg("wiz.missing")))
     sections.append(("applicant", applicant))
     project_form = project_step_form()
     sections.append(("project", [msg("wiz.kv", key=f.label, value=project_form.value_text(m, f))
@@ -123,7 +130,7 @@ def summary_sections(m: WizardModel, excerpt: bool = False) -> list[tuple[str, l
     for gate in policy.gates:
         ans = a.get("gates", {}).get(gate.id)
         origin_lines.append(msg("wiz.kv", key=gate.question,
-                                value=msg("wiz.missing") if ans is None else msg("wiz.yes" if ans else "wiz.no")))
+                                value=yes_no(ans)))
     sections.append(("origin", origin_lines))
     for name, item_list in (("conditions", policy.conditions), ("grounds", policy.grounds)):
         if item_list is None:
@@ -135,8 +142,7 @@ def summary_sections(m: WizardModel, excerpt: bool = False) -> list[tuple[str, l
     if policy.negative is not None:
         neg = a.get("negative", {})
         sections.append(("negative", [
-            msg("wiz.kv", key=i.text, value=msg("wiz.missing") if i.id not in neg
-                else msg("wiz.yes" if neg[i.id] else "wiz.no"))
+            msg("wiz.kv", key=i.text, value=yes_no(neg.get(i.id)))
             for i in items_for(policy.negative, a)]))
     facts = a.get("facts")
     if not facts:
@@ -394,8 +400,6 @@ class StartDate(Widget):
         return _awaiting_date(m)
 
     def text(self, m: WizardModel, text: str, out: Outcome) -> None:
-        from dialogs.answers import parse_date
-
         value = parse_date(text, m.env.today())
         if isinstance(value, Msg):
             out.error = value

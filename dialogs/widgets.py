@@ -36,6 +36,8 @@ from dialogs.policy import LText
 from dialogs.text import Button, Join, Msg, Plain, Screen, Text, msg, plural
 
 PAGE_SIZE = 8
+TYPE_PROMPTS = {"number": msg("wiz.project.type_number"), "phone": msg("wiz.form.type_phone"),
+                "text": msg("wiz.project.type_text")}
 SHORT_LABEL = {"zh": 12, "en": 24}  # longer option labels go in the message, the button keeps the number
 
 
@@ -400,8 +402,7 @@ class FieldForm(Widget):
         if f.kind == "choice":
             self._choices(m, s, f)
         else:
-            s.add(msg({"number": "wiz.project.type_number", "phone": "wiz.form.type_phone"}.get(
-                f.kind, "wiz.project.type_text")))
+            s.add(TYPE_PROMPTS.get(f.kind, TYPE_PROMPTS["text"]))
         extra = []
         if answered:
             extra.append(Button(msg("btn.keep_value"), "keep"))

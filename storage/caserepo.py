@@ -6,15 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from dialogs.policy import Policy
+from dialogs.tz import SHANGHAI
 from storage.casework import CaseDocument, CaseEvent, Invitation, Membership, Outbox, PendingForm
 from storage.models import Case, utcnow
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def aware(value: dt.datetime) -> dt.datetime:

@@ -16,7 +16,7 @@ from storage.models import Case, Draft, Upload
 from tests.botapi import BotApiServer
 from tests.conftest import fresh_database
 from tests.e2e import BotProcess, Researcher
-from tests.scenario import FACTS, Step, happy_path, project_steps
+from tests.scenario import FACTS, Step, happy_path, maximal_path, project_steps
 
 POLICIES = load_policies()
 START = (dt.date.today() - dt.timedelta(days=3)).isoformat()  # a recent procedure start, never in the future
@@ -226,3 +226,32 @@ def test_english_via_language_command(world):
     assert "Choose the policy document" in screen["text"]
     screen = r.press("p:dongguan")
     assert "Step 2/" in screen["text"] and "draft for comment" in screen["text"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+@pytest.mark.parametrize("key", list(POLICIES))
+def test_the_longest_application_renders_through_the_real_server(world, key, lang):
+    """Every field at its limit in astral characters, 3,500 characters of facts, a file for every
+    material: the server refuses any text over 4,096 UTF-16 units, and every screen still arrives — the
+    summary over several messages with every section, the bot's log without an error."""
+    server, bot, url = world
+    r = Researcher(server, next(_ids), language_code=lang)
+    r.command("/new")
+    steps = maximal_path(POLICIES[key])
+    to_summary = len(steps) - 3  # the summary comes after the materials' "next"
+    r.run(steps[:to_summary - 1])
+    seen = len(r.user.messages())
+    summary = r.do(steps[to_summary - 1])
+    server.wait_idle(timeout=10)
+    texts = [m.get("text", "") for m in r.user.messages()[seen - 1:]]  # the edited screen, then the new ones
+    whole = "\n".join(texts)
+    assert summary.get("reply_markup") and any(d["callback_data"].endswith(":e:facts")
+                                               for row in summary["reply_markup"]["inline_keyboard"] for d in row)
+    titles = ("申请人", "项目信息", "免责情形", "情况说明", "申请材料") if lang != "en" else (
+        "Applicant", "Project", "Grounds", "Statement of facts", "Materials")
+    for title in titles:
+        assert title in whole, (title, [t[:80] for t in texts])
+    final = r.run(steps[to_summary:])
+    assert f"{POLICIES[key].case_prefix}-" in final["text"]
+    assert "ERROR" not in bot.log() and "message is too long" not in bot.log()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from dialogs.answers import FACTS_MAX_CHARS, MAX_FIELD_CHARS
 from dialogs.policy import Policy
 
 FACTS = "项目因关键技术路线选择失误未能完成合同约定目标，团队已按计划投入并保留全部原始记录，及时报告并主动纠错。"
@@ -80,14 +81,12 @@ def project_steps(policy: Policy) -> list[Step]:
 
 
 ASTRAL = "𠀀"  # outside the BMP: one character, two UTF-16 units, as Telegram counts
-MAXIMAL_FACTS = ("事" + ASTRAL) * 1750  # 3,500 characters, 5,250 UTF-16 units
+MAXIMAL_FACTS = ("事" + ASTRAL) * (FACTS_MAX_CHARS // 2)  # 3,500 characters, 5,250 UTF-16 units
 
 
 def maximal_path(policy: Policy, role: str | None = None) -> list[Step]:
     """The longest application the wizard accepts: every text field at its limit in astral characters,
     every item ticked, 3,500 astral characters of facts, a file for every material that takes one."""
-    from dialogs.answers import FACTS_MAX_CHARS, MAX_FIELD_CHARS
-
     long = ASTRAL * MAX_FIELD_CHARS
     steps = [Step("press", f"p:{policy.key}")]
     if policy.status(dt.date.today()) == "lapsed":

@@ -25,7 +25,7 @@ from storage import caserepo
 from storage.db import session_scope
 from storage.models import utcnow
 
-CONSOLE_ONLY = {"quit", "exit", "file"}
+TTY_LINE_BYTES = 4095  # the line limit of a terminal in canonical mode (Linux N_TTY_BUF_SIZE - 1)
 
 
 def quiet_logging(log_file: Path = Path("data") / "console.log") -> None:
@@ -37,6 +37,7 @@ def quiet_logging(log_file: Path = Path("data") / "console.log") -> None:
     handler = logging.FileHandler(log_file, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
+    root.setLevel(logging.INFO)
 
 
 def _show(view: View, out: TextIO) -> list[str]:
@@ -113,6 +114,8 @@ def run_console(runtime: Runtime, user_id: int, inp: TextIO = sys.stdin, out: Te
     actions = _show(start.view, out) if start.view else []
     for raw in inp:
         line = raw.strip()
+        if len(raw.encode("utf-8")) >= TTY_LINE_BYTES:  # a terminal cuts a longer pasted line there, silently
+            print(t("console.line_cut", runtime.actions.language_of(who), n=TTY_LINE_BYTES), file=out)
         if not line:
             print(t("console.empty_line", runtime.actions.language_of(who)), file=out)
             continue

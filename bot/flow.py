@@ -10,13 +10,14 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bot.actions import Act
 from bot.callbacks import Drafts, Home, Language, Press, WizardPress, encode, encode_wizard
+from bot.commands import Command
 from bot.config import SHANGHAI, Settings
 from bot.i18n import render, t
 from bot.limits import TEXT_LIMIT, clip, split, utf16_len
@@ -127,7 +128,8 @@ class Flow:
         name = policy.short_name.get(lang) if policy else t("bot.drafts.no_policy", lang)
         return t("bot.drafts.where", lang, policy=name, step=step)
 
-    def help(self, act: Act, commands: list) -> Reply:  # noqa: ANN001 - bot.commands.Command
+    def help(self, act: Act, commands: Sequence[Command]) -> Reply:
+        """How to use the assistant, then the commands of the user's own menu, from the registry."""
         lines = [t("bot.help", act.lang)]
         lines += [t("bot.help.command", act.lang, name=c.name, text=t(c.description, act.lang)) for c in commands]
         return Reply(view=View("\n".join(lines)))

@@ -118,8 +118,7 @@ def summary_sections(m: WizardModel, excerpt: bool = False) -> list[tuple[str, l
                              value=Plain(str(value)) if value else msg("wiz.not_given") if key == "title"
                              else msg("wiz.missing")))
     sections.append(("applicant", applicant))
-    project_form = project_step_form()
-    sections.append(("project", [msg("wiz.kv", key=f.label, value=project_form.value_text(m, f))
+    sections.append(("project", [msg("wiz.kv", key=f.label, value=PROJECT_FORM.value_text(m, f))
                                  for f in project_fields(m)]))
     origin = policy.origin(a.get("origin", ""))
     origin_lines: list[Text] = [msg("wiz.kv", key=msg("sum.origin"),
@@ -349,10 +348,6 @@ def project_fields(m: WizardModel) -> list[FormField]:
     return [FormField(f.id, f.label, f.kind, store, required=f.required,
                       clause=f.clause if f.clause != policy.project_clause else None, wire=f"c:{f.id}.",
                       options=tuple(Choice(o.id, o.label) for o in f.options)) for f in policy.project_fields]
-
-
-def project_step_form() -> FieldForm:
-    return PROJECT_FORM
 
 
 PROJECT_FORM = FieldForm(project_fields, review=msg("wiz.project.review"), pointer_key="field")

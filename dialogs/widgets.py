@@ -545,7 +545,8 @@ class FreeText(Widget):
             meta["facts_last_part"] = text
             out.notice = plural("wiz.facts.appended", len(combined))
         else:
-            if len(text) < FACTS_MIN_CHARS:
+            # characters that say something: letters, digits, CJK — eleven emoji are not a statement
+            if len(text) < FACTS_MIN_CHARS or sum(ch.isalnum() for ch in text) < FACTS_MIN_CHARS:
                 out.error = msg("err.facts_short", min=FACTS_MIN_CHARS)
                 return
             m.answers[self.key] = text

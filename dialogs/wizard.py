@@ -34,7 +34,7 @@ from dialogs.widgets import FileList, FreeText
 __all__ = ["CONSOLE_FILE_PREFIX", "EXTRA_STATES", "OPTIONAL_STEPS", "DraftView", "Outcome", "UploadInfo", "Wizard",
            "WizardModel", "build_machine", "transitions_table"]
 
-# A step skipped when the policy has no such list; the condition names a method of WizardModelConditions.
+# A step skipped when the policy has no such list; the condition names a method of `Model` below.
 OPTIONAL_STEPS = {"conditions": "has_conditions", "negative": "has_negative"}
 EXTRA_STATES = ["declaration", "barred", "submitted"]
 # Steps whose answers can bar the case outright (a gate, a negative-list item answered yes).

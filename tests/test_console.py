@@ -111,3 +111,30 @@ def test_files_added_in_the_console_are_never_submitted(runtime):
     assert refused.toast and "终端" in refused.toast
     with Session(runtime.engine) as s:
         assert s.exec(select(Draft).where(Draft.user_id == 75)).one().status == "active"
+
+
+def test_a_line_the_terminal_may_have_cut_is_flagged(runtime):
+    text = console(runtime, 76, "/new", "长" * 1400)  # 4,200 bytes: a terminal keeps 4,095 of a pasted line
+    assert "可能已把粘贴的长文本截断" in text
+
+
+def test_log_lines_stay_out_of_the_dialog(tmp_path, capsys):
+    import logging
+
+    from bot.console import quiet_logging
+
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        quiet_logging(tmp_path / "console.log")
+        logging.getLogger("alembic.runtime.migration").info("Running upgrade -> 0001")
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+            handler.close()
+        for handler in saved[0]:
+            root.addHandler(handler)
+        root.setLevel(saved[1])
+    captured = capsys.readouterr()
+    assert "Running upgrade" not in captured.out + captured.err
+    assert "Running upgrade" in (tmp_path / "console.log").read_text(encoding="utf-8")

@@ -216,3 +216,10 @@ def test_a_concurrent_write_is_retried_once_then_refused_with_the_current_screen
 
     reply = actions.run(Who(2012), 9101, always, lambda act: Reply(view=View("current")))
     assert reply.view.text == "current" and "同时修改" in reply.toast
+
+
+def test_a_statement_of_emoji_alone_is_not_a_statement(flow):
+    who = Who(2013)
+    to_step(flow, who, "zhejiang", FACTS)
+    reply = flow.text(who, "😭" * 11)
+    assert "至少需要" in reply.view.text and "facts" not in draft_of(flow, who.user_id).answers

@@ -91,8 +91,8 @@ class TelegramBot:
             app.add_handler(CommandHandler(command.name, self._command(command.name), filters=new_message))
         app.add_handler(MessageHandler(new_message & filters.COMMAND, self.on_unknown_command))
         for namespace in Namespace:
-            app.add_handler(CallbackQueryHandler(self.on_press, pattern=pattern(namespace)))
-        app.add_handler(CallbackQueryHandler(self.on_press))  # anything else: refused by the router
+            app.add_handler(CallbackQueryHandler(self._press(namespace), pattern=pattern(namespace)))
+        app.add_handler(CallbackQueryHandler(self._press(None)))  # anything else: refused by the router
         app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, self.on_edited))
         app.add_handler(MessageHandler(new_message & filters.TEXT & ~filters.COMMAND, self.on_text))
         app.add_handler(MessageHandler(new_message & (filters.Document.ALL | filters.PHOTO), self.on_document))
@@ -162,11 +162,13 @@ class TelegramBot:
         await self.deliver(update, context,
                            await self._call(self.router.command, _who(update), name, args, update.update_id))
 
-    async def on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        query = update.callback_query
-        assert query is not None
-        await self.deliver(update, context,
-                           await self._call(self.router.press, _who(update), query.data or "", update.update_id))
+    def _press(self, namespace: Namespace | None) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Any]:
+        async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            query = update.callback_query
+            assert query is not None
+            reply = await self._call(self.router.press, _who(update), query.data or "", update.update_id, namespace)
+            await self.deliver(update, context, reply)
+        return handle
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message

@@ -40,13 +40,13 @@ REMEMBERED_FROM = 20  # the applicant's latest drafts searched for the identity 
 
 class Flow:
     def __init__(self, engine: Engine, policies: dict[str, Policy], wizard: Wizard, settings: Settings,
-                 on_submitted: Callable[[Act, Draft, Reply], Reply] | None = None) -> None:
+                 on_submitted: Callable[[Act, Draft, Reply], Reply]) -> None:
         self.engine = engine
         self.policies = policies
         self.wizard = wizard
         self.screens = ScreenBuilder(wizard)
         self.settings = settings
-        # what else a submission does (the officers are told, the .docx is attached); set by bot.runtime
+        # what else a submission does, in its transaction (the officers are told, the .docx attached)
         self.on_submitted = on_submitted
 
     # -- rendering ----------------------------------------------------------------------------------
@@ -267,7 +267,7 @@ class Flow:
                       edit=True, draft_id=draft.id, shown_message_id=draft.message_id)
         if outcome.error is not None:
             reply.toast = render(outcome.error, lang)
-        if outcome.submitted and self.on_submitted is not None:
+        if outcome.submitted:
             return self.on_submitted(act, draft, reply)
         return reply
 

@@ -100,8 +100,11 @@ class Router:
         return self.commands.run(who, name, list(args or []), update_id)
 
     # -- button presses ---------------------------------------------------------------------------------
-    def press(self, who: Who, data: str, update_id: int | None = None) -> Reply:
+    def press(self, who: Who, data: str, update_id: int | None = None, namespace: Namespace | None = None) -> Reply:
+        """A button press; `namespace` is the one PTB routed it by (its pattern), which the data must match."""
         decoded = decode(data)
+        if decoded is not None and namespace is not None and decoded.namespace is not namespace:
+            decoded = None
         if decoded is None:
             if data.startswith(f"{Namespace.CASE.value}:"):
                 return self.actions.run(who, update_id, lambda act: self.officers.forged(act, data))

@@ -16,6 +16,7 @@ from bot.officer_flow import OfficerFlow
 from bot.reply import Reply
 from bot.router import Router
 from dialogs.policy import Policy, load_policies
+from dialogs.screens import ScreenBuilder
 from dialogs.wizard import Wizard
 from scheduler.calendar import WorkCalendar
 from storage.db import create_schema, make_engine
@@ -43,9 +44,8 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     calendar = WorkCalendar()
     actions = Actions(engine, settings)
     wizard = Wizard(policies, calendar, settings.today)
-    flow = Flow(engine, policies, wizard, settings)
     officers = OfficerFlow(engine, policies, calendar, settings)
-    documents = DocumentFlow(engine, policies, calendar, settings, flow.screens)
+    documents = DocumentFlow(engine, policies, calendar, settings, ScreenBuilder(wizard))
 
     def on_submitted(act: Act, draft: Draft, reply: Reply) -> Reply:
         """In the submission's own transaction: the first role to act is told, and the .docx goes along."""
@@ -54,6 +54,6 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
             officers.announce_new_case(act.session, case)
         return documents.with_application(act.session, draft, act.lang, reply)
 
-    flow.on_submitted = on_submitted
+    flow = Flow(engine, policies, wizard, settings, on_submitted)
     router = Router(actions, flow, officers, documents)
     return Runtime(settings, engine, policies, calendar, actions, flow, officers, documents, router)

@@ -243,10 +243,12 @@ def test_the_same_update_delivered_twice_is_applied_once(world):
                     and str(c.params.get("chat_id")) == str(r.user.id)])
 
     sent = sends()
+    bot.kill()  # so that both deliveries wait for the bot and reach it in one batch
     update_id = r.user.send_text("测试-重复投递")  # the project name, typed once ...
     [update] = [u for u in server.pending_updates() if u["update_id"] == update_id]
     server.push_update(update)  # ... and delivered again with the same update_id
-    server.wait_idle(timeout=10)
+    bot.start()
+    server.wait_idle(timeout=20)
     after = draft_of(url, r.user.id)
     assert after["revision"] == before["revision"] + 1
     assert after["answers"]["project"]["name"] == "测试-重复投递"

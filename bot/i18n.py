@@ -11,6 +11,7 @@ Chinese is the first language and the fallback; English the second.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -92,12 +93,26 @@ def _source(key: str, lang: str) -> str:
     raise KeyError(f"message {key!r} is missing from the catalogue")
 
 
+@cache
+def _plural_forms(lang: str) -> dict[str, tuple[str, ...]]:
+    return {key_of(m.id): tuple(m.string) for m in merged_catalog(lang) if m.id and isinstance(m.string, tuple)}
+
+
+def _read(lang: str) -> tuple[dict[str, str], dict[str, tuple[str, ...]], Callable[[int], int]]:
+    """Key → text, key → plural forms (entries with msgid_plural only), and the locale's plural rule."""
+    return catalogue(lang), _plural_forms(lang), _translations(lang).plural
+
+
 def gettext(key: str, lang: str) -> str:
     return _translations(_source(key, lang)).gettext(key)
 
 
 def ngettext(key: str, count: int, lang: str) -> str:
-    return _translations(_source(key, lang)).ngettext(key, key, count)
+    """The form of `key` for `count`; a key without plural forms is its one text."""
+    source = _source(key, lang)
+    if key not in _plural_forms(source):
+        return gettext(key, source)
+    return _translations(source).ngettext(key, key, abs(count))
 
 
 def render(text: Text, lang: str) -> str:
@@ -110,7 +125,10 @@ def render(text: Text, lang: str) -> str:
     if isinstance(text, Msg):
         params = {k: render(v, lang) if isinstance(v, Msg | Plain | LText | Join) else v
                   for k, v in text.params.items()}
-        template = gettext(text.key, lang) if text.count is None else ngettext(text.key, text.count, lang)
+        count = text.count
+        if count is None and isinstance(text.params.get("n"), int) and not isinstance(text.params["n"], bool):
+            count = text.params["n"]  # `msg(key, n=3)` on an entry with plural forms picks the form for 3
+        template = gettext(text.key, lang) if count is None else ngettext(text.key, count, lang)
         return template.format(**params)
     raise TypeError(f"cannot render {text!r}")
 

@@ -1,13 +1,13 @@
 """Keep the message catalogues and the code in step, with Babel's own extractor and updater.
 
     python -m bot.i18n_tools check    # every key the code uses is in both catalogues, and no other
-    python -m bot.i18n_tools update   # add new keys (empty, to translate) and drop unused ones, per domain
+    python -m bot.i18n_tools update   # add the keys the code uses that a catalogue lacks (empty, to translate)
 
 Keys are found by Babel's Python extractor (keywords below: `msg`, `plural`, `N_`, `t`, `tn`, `Msg`,
-`Command`) and, for the notifications a procedure sends, by `extract_policy_keys` over the policy files'
+`Command`, and bot/documents/application.py's `s` and `section`) and, for the notifications a procedure sends, by `extract_policy_keys` over the policy files'
 `notify:` entries. The same extraction runs as `pybabel extract -F babel.cfg` with the keywords of
-CONTRIBUTING.md. `update` keeps each key in the domain file that holds it; a new key goes to the domain
-whose keys share its first part (`desk.*` → desk.po), else to messages.po.
+CONTRIBUTING.md. `update` puts a new key in the domain whose keys share its first part (`desk.*` →
+desk.po), else in messages.po; it never deletes (`check` lists keys no longer used).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from bot.message_keys import EXTRACTOR_ARTIFACTS
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS: dict[str, Any] = {"msg": None, "plural": (1, 1), "N_": None, "t": None, "tn": (1, 1), "Msg": None,
-                            "gettext": None, "Command": (2,)}
+                            "gettext": None, "Command": (2,),
+                            "s": None, "section": None}  # the 申请书 writer's self.s(key), self.section(key)
 SOURCES = ("bot", "dialogs", "scheduler", "storage")
 METHODS = [("**.py", "python")]
 _NOTIFY = re.compile(r"^\s*notify:\s*([a-z_]+\.[a-z_.]+)\s*$")
@@ -96,18 +97,21 @@ def _domain_for(key: str, held: dict[str, str]) -> str:
 
 
 def update() -> None:
-    """Babel's Catalog.update per domain file: new keys added untranslated, unused ones removed."""
+    """Add every key the code uses and a domain file lacks, untranslated, to the domain it belongs to.
+
+    Keys no longer used are left where they are and listed by `check`: a key only a helper or a test reads
+    would otherwise be deleted with its translations, so removing one is a person's decision."""
     used = extract()
     for locale in LANGUAGES.values():
         held = catalogue_keys(locale)
+        missing = {key: plural for key, plural in used.items() if key not in held}
         for path in sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po")):
-            template = Catalog(locale=locale)
-            for key, is_plural in sorted(used.items()):
-                if held.get(key, _domain_for(key, held)) == path.stem:
-                    template.add((key, key) if is_plural else key)
+            new = [(key, plural) for key, plural in sorted(missing.items()) if _domain_for(key, held) == path.stem]
+            if not new:
+                continue
             catalog = _read(path)
-            catalog.update(template, no_fuzzy_matching=True)
-            catalog.obsolete.clear()
+            for key, plural in new:
+                catalog.add((key, key) if plural else key, ("", "") if plural else "")
             with open(path, "wb") as fh:
                 write_po(fh, catalog, width=0)
 

@@ -32,12 +32,24 @@ REMINDERS = (
     N_("rem.applicant.last_day"), N_("rem.applicant.left"), N_("rem.officer.due_today"), N_("rem.officer.half"),
     N_("rem.officer.left"), N_("rem.officer.overdue"), N_("rem.unit_wd"), N_("rem.unit_days"),
 )
-# bot/documents/*: the 申请书's declaration line, the .ics parties and units, the timeline's legend
+# bot/documents/*: the .ics parties and units, the timeline's legend
 DOCUMENTS = (
-    N_("doc.declared"), N_("doc.not_declared"), N_("doc.ics.party.applicant"), N_("doc.ics.party.authority"),
+    N_("doc.ics.party.applicant"), N_("doc.ics.party.authority"),
     N_("doc.unit.calendar_days"), N_("doc.unit.working_days"), N_("doc.tl.legend.overdue"),
     N_("doc.tl.legend.running"), N_("doc.tl.legend.stopped"), N_("doc.tl.paused"), N_("doc.tl.unset"),
 )
+# bot/documents/application.py: the 申请书's title, request, status words and identity labels, by term and kind
+APPLICATION = (
+    N_("app.title.tolerance"), N_("app.title.due_diligence"), N_("app.request.tolerance"),
+    N_("app.request.due_diligence"), N_("app.status.draft_for_comment"), N_("app.status.in_force"),
+    N_("app.status.lapsed"), N_("app.status.reform_plan"), N_("app.id.person.name"), N_("app.id.person.title"),
+    N_("app.id.person.phone"), N_("app.id.unit.name"), N_("app.id.unit.responsible"), N_("app.id.unit.title"),
+    N_("app.id.unit.phone"), N_("app.subject.person"), N_("app.subject.unit"), N_("app.yes"), N_("app.no"),
+    N_("app.conditions.all"), N_("app.conditions.some"), N_("app.grounds"), N_("app.declared"),
+    N_("app.declared_draft"), N_("app.not_declared"),
+)
+# scheduler/clocks.py: the short form of the 民法典第二百零三条 note (tests/test_calendar_messages.py reads it)
+CALENDAR = (N_("cal.rolled_short"),)
 # bot/__main__.py: printed inside an f-string before the catalogue's renderer is involved
 STARTUP = (N_("bot.schema_refused"),)
 
@@ -45,6 +57,6 @@ STARTUP = (N_("bot.schema_refused"),)
 # `t("a") if c else t("b")`, their artifacts are named here so that neither the check nor `update` takes
 # them for keys (both real keys are declared above).
 EXTRACTOR_ARTIFACTS = {
-    "doc.declareddoc.not_declared": "bot/documents/application.py (the 申请书's declaration line)",
+    "app.yesapp.no": "bot/documents/application.py (a negative-list answer)",
     "rem.unit_wdrem.unit_days": "bot/case_view.py (clock_line's unit)",
 }

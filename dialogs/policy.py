@@ -369,6 +369,47 @@ class Procedure(_Strict):
                 raise ValueError(f"procedure.states.{s.id} is final but an action starts from it")
 
 
+class DeciderShort(_Strict):
+    """The deciding body as the 致 line of an application names it: one body, no procedure.
+
+    `decider` describes who does what (sections, meetings, joint determinations); a document a unit
+    stamps is addressed to a body by its name only. Where the body depends on the project
+    (Zhejiang 三(末段): the 省基础公益研究专项 goes to the Natural Science Foundation's office; Yunnan
+    第六条: the level that issued the project), `by_field` names the project's choice field and
+    `options` the body for each of its options. Where it is the applicant's own unit (Liaoning 第八条:
+    the research unit determines internally), `from_field` names the project field holding that
+    unit's name, and zh/en are what is printed while it is not given."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+    by_field: str | None = None
+    options: dict[str, LText] = {}
+    from_field: str | None = None
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> DeciderShort:
+        if self.by_field is not None and self.from_field is not None:
+            raise ValueError("decider_short: give by_field or from_field, not both")
+        if bool(self.by_field) != bool(self.options):
+            raise ValueError("decider_short: by_field and options go together")
+        return self
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+    def name_for(self, project: dict[str, object], lang: str) -> str:
+        """The body an application with these project answers is addressed to."""
+        if self.by_field is not None:
+            chosen = self.options.get(str(project.get(self.by_field)))
+            if chosen is not None:
+                return chosen.get(lang)
+        if self.from_field is not None:
+            given = project.get(self.from_field)
+            if isinstance(given, str) and given.strip():
+                return given.strip()
+        return self.get(lang)
+
+
 class Policy(_Strict):
     key: str = Field(pattern=r"^[a-z]+$")
     version: int = Field(ge=1)
@@ -378,6 +419,7 @@ class Policy(_Strict):
     doc_number: str | None = None
     issuer: LText
     decider: LText
+    decider_short: DeciderShort
     stage: Literal["draft_for_comment", "issued", "reform_plan"]
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
@@ -410,6 +452,7 @@ class Policy(_Strict):
         for origin in self.origins:
             if origin.filing_limit and origin.filing_limit not in limits:
                 raise ValueError(f"origins.{origin.id}.filing_limit names unknown time limit {origin.filing_limit!r}")
+        self._check_decider_short()
         roles = {r.id for r in self.roles}
         for list_name in ("conditions", "grounds", "negative"):
             item_list: ItemList | None = getattr(self, list_name)
@@ -432,6 +475,19 @@ class Policy(_Strict):
             if len(ids) != len(set(ids)):
                 raise ValueError(f"{name} has duplicate ids")
         return self
+
+    def _check_decider_short(self) -> None:
+        short = self.decider_short
+        fields = {f.id: f for f in self.project_fields}
+        if short.by_field is not None:
+            spec = fields.get(short.by_field)
+            if spec is None or spec.kind != "choice":
+                raise ValueError(f"decider_short.by_field: {short.by_field!r} is not a choice project field")
+            unknown = set(short.options) - {o.id for o in spec.options}
+            if unknown:
+                raise ValueError(f"decider_short.options names unknown options {sorted(unknown)}")
+        if short.from_field is not None and short.from_field not in fields:
+            raise ValueError(f"decider_short.from_field: {short.from_field!r} is not a project field")
 
     def status(self, today: dt.date) -> Literal["draft_for_comment", "lapsed", "in_force", "reform_plan"]:
         """Lapsed wins: a draft whose stated validity has ended is no longer a usable draft either."""

@@ -165,6 +165,8 @@ class ProcModel:
     def g_consulted_required(self) -> bool:
         for spec in self.proc.actions:
             for f in spec.fields:
+                if not f.options:  # only choices can be required options (a file value is not hashable)
+                    continue
                 needed = {o.id for o in f.options if o.required}
                 given = {r.values.get(f.id) for r in self._done(spec.id)}
                 if not needed <= given:

@@ -21,7 +21,7 @@ from dialogs.answers import steps_for
 from dialogs.policy import Nudge, Policy, TimeLimit
 from dialogs.text import Join, Msg, msg
 from scheduler.calendar import WorkCalendar
-from scheduler.clocks import Clock, ClockEvent, clock_for, clocks_for
+from scheduler.clocks import Clock, ClockEvent, clock_for, clocks_for, left_text, rolled_text
 from scheduler.points import (
     DEFAULT_PLAN,
     SHANGHAI,
@@ -33,6 +33,7 @@ from scheduler.points import (
     officer_points,
 )
 from storage.casework import CaseEvent
+from storage.clockevents import clock_events
 from storage.clocktable import ClockRow, SchedulerMark
 from storage.models import Case, Draft, utcnow
 
@@ -407,8 +408,11 @@ class ReminderEngine:
             text = msg(f"rem.{row.audience}.{kind}",
                        subject=subject, policy=policy.short_name, label=limit.label, clause=limit.clause,
                        due=row.due_date.isoformat() if row.due_date else "—", left=left, unit=unit,
-                       overdue=-(left) if left < 0 else 0)
+                       overdue=-(left) if left < 0 else 0, left_text=left_text(left, row.working))
             key = f"{row.scope}:{row.owner_id}:{row.limit_id}:{row.due_date}:{point.name}"
+            rolled = self._rolled(session, row, limit, case)
+            if rolled is not None:
+                text = msg("cal.with_note", text=text, note=rolled)
         if row.provisional:
             text = msg("rem.with_provisional", text=text)
         if late:
@@ -416,6 +420,14 @@ class ReminderEngine:
                        when=point.fire_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"))
         for chat_id in self._recipients(session, row):
             self.hooks.send(session, chat_id, text, f"{key}:{chat_id}", row.owner_id if row.scope == "case" else None)
+
+    def _rolled(self, session: Session, row: ClockRow, limit: TimeLimit, case: Case | None) -> Msg | None:
+        """The 第二百零三条 note when a calendar-day clock's last day was moved; recomputed from the case's
+        events because the clocks table keeps only the due date."""
+        if row.working or case is None or row.started_on is None:
+            return None
+        clock = clock_for(limit, clock_events(session, case), self.calendar, row.started_on)
+        return rolled_text(clock.due) if clock.due and clock.due.date == row.due_date else None
 
     # -- the 09:00 digest and the December reminder ------------------------------------------
     def digest(self, session: Session, now: dt.datetime, horizon_working_days: int = 3) -> int:

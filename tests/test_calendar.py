@@ -1,35 +1,38 @@
 """Deadline arithmetic against the real 2026 State Council arrangement (as shipped in chinese-calendar
-1.11.0) and a clearly fictitious 2027 test arrangement written to a temporary directory."""
+1.11.0), the statutory holidays of years nobody has loaded yet, 民法典 第二百零一条/第二百零三条 for
+calendar-day periods, and a clearly fictitious 2027 test arrangement written to a temporary directory."""
 
 from __future__ import annotations
 
 import logging
 import statistics
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import chinese_calendar
 import pytest
 import yaml
+from lunar_python import Lunar
 
 from scheduler import Due, WorkCalendar, YearArrangement, load_arrangement, save_arrangement
 from scheduler import calendar as calmod
-from scheduler.calendar import ArrangementError
+from scheduler import holiday_file as filemod
+from scheduler.holiday_file import ArrangementError
 
 D = date
 
 FICTITIOUS_2027 = {
     "year": 2027,
     "source": "TEST FIXTURE - fictitious arrangement, not a State Council notice",
-    "holidays": [{"start": "2027-01-01", "end": "2027-01-03"}],
+    "holidays": [{"start": "2027-01-01", "end": "2027-01-05"}],
     "makeup_workdays": ["2027-02-06"],  # a Saturday
 }
 
 
 @pytest.fixture
 def empty_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.delenv(calmod.ENV_DATA_DIR, raising=False)
+    monkeypatch.delenv(filemod.ENV_DATA_DIR, raising=False)
     d = tmp_path / "holidays"
     d.mkdir()
     return d
@@ -122,12 +125,12 @@ def test_rejects_bad_arguments(cal: WorkCalendar):
 def test_crossing_into_unknown_2027_then_admin_file(
     cal: WorkCalendar, empty_dir: Path, caplog: pytest.LogCaptureFixture
 ):
-    # 12-16 Wed=1 .. 12-18=3, 12-21..25=4..8, 12-28..31=9..12; 2027 unknown → weekends only:
-    # 01-01 Fri=13, 01-04..08=14..18, 01-11=19, 01-12=20.
+    # 12-16 Wed=1 .. 12-18=3, 12-21..25=4..8, 12-28..31=9..12; 2027 unknown → weekends and statutory
+    # holidays: 01-01 Fri is 元旦; 01-04..08=13..17, 01-11=18, 01-12=19, 01-13=20.
     caplog.set_level(logging.WARNING, logger="scheduler.calendar")
     assert cal.year_status(2027) == "provisional"
     due = cal.add_working_days(D(2026, 12, 15), 20)
-    assert due == Due(D(2027, 1, 12), True, (2027,))
+    assert due == Due(D(2027, 1, 13), True, (2027,))
     cal.add_working_days(D(2026, 12, 15), 25)
     cal.is_workday(D(2027, 3, 3))
     assert cal.unknown_years_seen() == (2027,)
@@ -136,8 +139,8 @@ def test_crossing_into_unknown_2027_then_admin_file(
     save_arrangement(YearArrangement.model_validate(FICTITIOUS_2027), empty_dir)
     cal.reload()
     assert cal.year_status(2027) == "admin"
-    # Fictitious holiday 01-01..01-03: 01-04..08=13..17, 01-11=18, 01-12=19, 01-13=20.
-    assert cal.add_working_days(D(2026, 12, 15), 20) == Due(D(2027, 1, 13), False, ())
+    # Fictitious holiday 01-01..01-05: 01-06..08=13..15, 01-11..15=16..20: exact now, and moved.
+    assert cal.add_working_days(D(2026, 12, 15), 20) == Due(D(2027, 1, 15), False, ())
     assert cal.is_workday(D(2027, 2, 6)) is True  # fictitious make-up Saturday
     assert cal.unknown_years_seen() == ()
 
@@ -166,29 +169,130 @@ def test_admin_file_overrides_package_year(empty_dir: Path, caplog: pytest.LogCa
 
 def test_env_var_selects_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     save_arrangement(YearArrangement.model_validate(FICTITIOUS_2027), tmp_path)
-    monkeypatch.setenv(calmod.ENV_DATA_DIR, str(tmp_path))
+    monkeypatch.setenv(filemod.ENV_DATA_DIR, str(tmp_path))
     assert WorkCalendar().year_status(2027) == "admin"
-    monkeypatch.setenv(calmod.ENV_DATA_DIR, str(tmp_path / "missing"))
+    monkeypatch.setenv(filemod.ENV_DATA_DIR, str(tmp_path / "missing"))
     with pytest.raises(FileNotFoundError):
         WorkCalendar()
 
 
 def test_shipped_data_dir_has_no_year_files():
-    shipped = Path(calmod.__file__).parent / "holidays"
+    shipped = Path(filemod.__file__).parent / "holidays"
     assert sorted(p.name for p in shipped.iterdir() if not p.name.startswith(".")) == ["README.md"]
 
 
-# -- calendar days ------------------------------------------------------------------------------------
+# -- calendar days: 民法典 第二百零一条 and 第二百零三条 -------------------------------------------------
 
 
-def test_calendar_days(cal: WorkCalendar):
-    assert cal.add_calendar_days(D(2026, 9, 30), 7) == Due(D(2026, 10, 7), False, ())
-    # Ends on a holiday: rolled to the next working day only when asked (民诉法 第八十五条 style).
-    assert cal.add_calendar_days(D(2026, 9, 30), 7, roll_to_workday=True).date == D(2026, 10, 8)
-    # Calendar arithmetic does not depend on any arrangement, so it is never provisional…
-    assert cal.add_calendar_days(D(2026, 12, 20), 30) == Due(D(2027, 1, 19), False, ())
-    # …unless the roll has to consult an unknown year. 2027-01-02 is a Saturday → 01-04.
-    assert cal.add_calendar_days(D(2026, 12, 2), 31, roll_to_workday=True) == Due(D(2027, 1, 4), True, (2027,))
+def test_civil_code_201_first_day_is_the_day_after_the_start(cal: WorkCalendar):
+    # 03-02 (Mon) not counted: 03-03 is day 1, 03-09 (Mon) day 7, a working day, so nothing moves.
+    assert cal.add_calendar_days(D(2026, 3, 2), 7) == Due(D(2026, 3, 9))
+    assert cal.add_calendar_days(D(2026, 3, 2), 0) == Due(D(2026, 3, 2))
+
+
+def test_civil_code_203_last_day_on_a_holiday_ends_on_the_first_working_day_after(cal: WorkCalendar):
+    # 09-30 + 7 = 10-07, the last day of National Day 2026 → 10-08 (Thu).
+    assert cal.add_calendar_days(D(2026, 9, 30), 7) == Due(D(2026, 10, 8), False, (), D(2026, 10, 7))
+    # 02-08 + 7 = 02-15, first day of the Spring Festival break 02-15..02-23 → 02-24 (Tue).
+    due = cal.add_calendar_days(D(2026, 2, 8), 7)
+    assert due.date == D(2026, 2, 24) and due.rolled_from == D(2026, 2, 15) and due.rolled
+
+
+def test_civil_code_203_last_day_on_an_ordinary_weekend_rolls_to_monday(cal: WorkCalendar):
+    assert cal.add_calendar_days(D(2026, 3, 2), 5) == Due(D(2026, 3, 9), False, (), D(2026, 3, 7))
+    assert cal.add_calendar_days(D(2026, 3, 2), 6) == Due(D(2026, 3, 9), False, (), D(2026, 3, 8))
+
+
+def test_civil_code_203_a_make_up_working_day_is_not_a_rest_day(cal: WorkCalendar):
+    # 10-03 + 7 = 10-10, a Saturday worked under the 2026 arrangement (调休上班): not moved.
+    assert cal.add_calendar_days(D(2026, 10, 3), 7) == Due(D(2026, 10, 10))
+    # 02-07 + 7 = 02-14, the make-up Saturday before the Spring Festival: not moved either.
+    assert cal.add_calendar_days(D(2026, 2, 7), 7) == Due(D(2026, 2, 14))
+
+
+def test_calendar_days_into_an_unknown_year_are_provisional(cal: WorkCalendar):
+    # The count itself needs no arrangement, but whether the last day is a rest day does.
+    assert cal.add_calendar_days(D(2026, 12, 20), 30) == Due(D(2027, 1, 19), True, (2027,))
+    # 12-02 + 31 = 2027-01-02, a Saturday → 01-04 (Mon).
+    assert cal.add_calendar_days(D(2026, 12, 2), 31) == Due(D(2027, 1, 4), True, (2027,), D(2027, 1, 2))
+    # 12-22 + 10 = 2027-01-01, 元旦 (a statutory holiday even with no arrangement loaded) → 01-04.
+    assert cal.add_calendar_days(D(2026, 12, 22), 10) == Due(D(2027, 1, 4), True, (2027,), D(2027, 1, 1))
+    # Within 2026 nothing provisional is consulted.
+    assert cal.add_calendar_days(D(2026, 12, 1), 30) == Due(D(2026, 12, 31))
+
+
+def test_calendar_days_with_pauses(cal: WorkCalendar):
+    # 03-02 + 7 with 03-04..03-06 paused (the pause opened on 03-03, which counts): 03-12 (Thu).
+    assert cal.add_calendar_days_with_pauses(D(2026, 3, 2), 7, [(D(2026, 3, 3), D(2026, 3, 6))]) == \
+        Due(D(2026, 3, 12))
+    # Overlapping pauses are merged, not counted twice: 03-04..03-08 paused → 03-14 (Sat) → 03-16.
+    pauses = [(D(2026, 3, 3), D(2026, 3, 6)), (D(2026, 3, 5), D(2026, 3, 8))]
+    assert cal.add_calendar_days_with_pauses(D(2026, 3, 2), 7, pauses) == \
+        Due(D(2026, 3, 16), False, (), D(2026, 3, 14))
+    # An open pause leaves the date unknown, unless the period had already ended before it.
+    assert cal.add_calendar_days_with_pauses(D(2026, 3, 2), 7, [(D(2026, 3, 5), None)]) is None
+    assert cal.add_calendar_days_with_pauses(D(2026, 3, 2), 7, [(D(2026, 3, 9), None)]) == Due(D(2026, 3, 9))
+    assert cal.add_calendar_days_with_pauses(D(2026, 3, 2), 7, []) == cal.add_calendar_days(D(2026, 3, 2), 7)
+    with pytest.raises(ValueError):
+        cal.add_calendar_days_with_pauses(D(2026, 3, 2), 7, [(D(2026, 3, 9), D(2026, 3, 4))])
+
+
+# -- years nobody has loaded: weekends and the statutory holidays --------------------------------------
+
+
+def _lunar(year: int, month: int, day: int) -> date:
+    s = Lunar.fromYmd(year, month, day).getSolar()
+    return D(s.getYear(), s.getMonth(), s.getDay())
+
+
+def test_unknown_year_keeps_the_fixed_statutory_holidays(cal: WorkCalendar):
+    for d in (D(2027, 1, 1), D(2027, 5, 1), D(2027, 10, 1)):
+        assert cal.is_workday(d) is False, d
+    # 2027-05-01/02 are Saturday and Sunday: 第六条 owes two weekdays off, the first after them.
+    assert cal.is_workday(D(2027, 5, 3)) is False and cal.is_workday(D(2027, 5, 4)) is False
+    assert cal.is_workday(D(2027, 5, 5)) is True
+    assert cal.unknown_years_seen() == (2027,)
+
+
+def test_spring_festival_2027_from_lunar_python(cal: WorkCalendar):
+    first_day = _lunar(2027, 1, 1)  # 正月初一
+    eve = first_day - timedelta(days=1)
+    assert Lunar.fromYmd(2026, 12, 29).getSolar().toYmd() == eve.isoformat()  # a 29-day 腊月: 除夕 is 廿九
+    festival = [eve + timedelta(days=i) for i in range(4)]  # 除夕, 初一, 初二, 初三
+    assert all(not cal.is_workday(d) for d in festival)
+    on_weekend = sum(d.weekday() >= 5 for d in festival)
+    after = [d for d in (festival[-1] + timedelta(days=i) for i in range(1, 8)) if d.weekday() < 5]
+    assert [cal.is_workday(d) for d in after[:on_weekend + 1]] == [False] * on_weekend + [True]
+    # The same, spelt out for 2027: 除夕 Fri 02-05 .. 初三 Mon 02-08, 补假 02-09 and 02-10.
+    # A 10-working-day window from Mon 02-01: 02-02=1, 02-03=2, 02-04=3, 02-11=4, 02-12=5,
+    # 02-15..02-19 = 6..10.
+    assert (eve, on_weekend) == (D(2027, 2, 5), 2)
+    assert cal.add_working_days(D(2027, 2, 1), 10) == Due(D(2027, 2, 19), True, (2027,))
+
+
+def test_year_2030_works_too(cal: WorkCalendar):
+    # 10-01..10-03 (Tue–Thu) are 国庆; from Mon 09-30: 10-04=1, 10-07..11=2..6, 10-14=7.
+    assert cal.add_working_days(D(2030, 9, 30), 7) == Due(D(2030, 10, 14), True, (2030,))
+    assert not cal.is_workday(_lunar(2030, 8, 15)) and not cal.is_workday(_lunar(2030, 5, 5))
+    # 除夕 2030 is a Saturday, 初一 a Sunday: 初二, 初三 and two 补假 days are off, Mon 02-04 .. Thu 02-07.
+    assert _lunar(2030, 1, 1) == D(2030, 2, 3)
+    assert [cal.is_workday(D(2030, 2, d)) for d in range(4, 9)] == [False, False, False, False, True]
+
+
+def test_years_before_the_2024_law_with_no_data_count_weekends_only(cal: WorkCalendar):
+    # 2003 predates both the package's data and the 2024 text: still provisional, never silent.
+    assert cal.is_workday(D(2003, 10, 1)) is True
+    assert cal.add_working_days(D(2003, 9, 30), 1) == Due(D(2003, 10, 1), True, (2003,))
+
+
+def test_loaded_year_replaces_the_statutory_guess(cal: WorkCalendar, empty_dir: Path):
+    assert cal.is_workday(D(2027, 5, 3)) is False  # provisional 补假
+    save_arrangement(YearArrangement.model_validate({
+        **FICTITIOUS_2027, "holidays": ["2027-05-01..2027-05-05"], "makeup_workdays": ["2027-05-08"]}), empty_dir)
+    cal.reload()
+    assert cal.year_status(2027) == "admin"
+    assert cal.is_workday(D(2027, 1, 1)) is True  # the file decides everything once loaded
+    assert cal.is_workday(D(2027, 5, 8)) is True and cal.is_workday(D(2027, 5, 5)) is False
 
 
 # -- days left ------------------------------------------------------------------------------------------
@@ -242,9 +346,9 @@ def test_open_pause(cal: WorkCalendar):
 
 
 def test_pause_into_unknown_year_is_provisional(cal: WorkCalendar):
-    # Paused 12-01..12-31 of 2026, so all counted days fall in 2027 (weekends only): 01-01 Fri=1.
+    # Paused 12-01..12-31 of 2026, so all counted days fall in 2027: 01-01 Fri is 元旦, 01-04 Mon=1.
     due = cal.add_working_days_with_pauses(D(2026, 11, 30), 1, [(D(2026, 11, 30), D(2026, 12, 31))])
-    assert due == Due(D(2027, 1, 1), True, (2027,))
+    assert due == Due(D(2027, 1, 4), True, (2027,))
 
 
 # -- year files ------------------------------------------------------------------------------------------

@@ -71,6 +71,7 @@ def test_submission_sends_the_application_and_the_button_sends_it_again(world):
     assert "申请人（签字）" in text
     assert all(f"{m.id}.pdf" in text for m in POLICIES["dongguan"].materials
                if m.required and m.id not in ("application", "statement")), "uploaded file names"
+    assert "容错免责认定申请书：本申请书" in text, "the document is not a material the applicant uploads"
     assert number in (doc.caption or "")
     mark = r.user.mark()
     r.user.press_data(r.button_data("docx"), r.screen()["message_id"])
@@ -82,7 +83,7 @@ def test_submission_sends_the_application_and_the_button_sends_it_again(world):
 def test_english_researcher_gets_english_headings(world):
     r = submitted(world[0], "shanwei", lang="en")
     text = docx_text(r.user.documents_received()[0].content)
-    assert text.startswith("Application for Liability Exemption") and "1. Policy and clauses" in text
+    assert text.startswith("Application for a Determination of Fault Tolerance") and "1. Basis of the application" in text
     assert "Applicant (signature)" in text
 
 

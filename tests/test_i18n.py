@@ -52,7 +52,7 @@ def test_babels_extractor_finds_exactly_the_catalogues_keys():
     assert len(extract()) > 300
 
 
-def test_update_keeps_every_translation_and_domain(tmp_path, monkeypatch):
+def test_update_adds_a_missing_key_to_its_domain_and_keeps_every_translation(tmp_path, monkeypatch):
     import shutil
 
     import bot.i18n_tools as tools
@@ -61,10 +61,16 @@ def test_update_keeps_every_translation_and_domain(tmp_path, monkeypatch):
     shutil.copytree(tools.LOCALE_DIR, copy)
     monkeypatch.setattr(tools, "LOCALE_DIR", copy)
     before = {p.relative_to(copy): p.read_text(encoding="utf-8") for p in copy.rglob("*.po")}
+    real_extract = tools.extract
+    monkeypatch.setattr(tools, "extract", lambda: {**real_extract(), "wiz.brand_new": False, "off.brand_new": True})
     tools.update()
     for locale in ("zh_CN", "en"):
+        added = {p.stem: {str(m.id) for m in tools._read(p) if m.id} for p in (copy / locale / "LC_MESSAGES").glob("*.po")}
+        assert "wiz.brand_new" in added["messages"] and "('off.brand_new', 'off.brand_new')" in added["officer"]
+    monkeypatch.setattr(tools, "extract", real_extract)
+    for locale in ("zh_CN", "en"):
         for path in sorted((copy / locale / "LC_MESSAGES").glob("*.po")):
-            after = {str(m.id): m.string for m in tools._read(path) if m.id}
+            after = {str(m.id): m.string for m in tools._read(path) if m.id and "brand_new" not in str(m.id)}
             original = {str(m.id): m.string for m in tools._read(tools.ROOT / "bot" / "locales" / locale /
                                                               "LC_MESSAGES" / path.name) if m.id}
             assert after == original, path

@@ -142,9 +142,9 @@ def test_officer_alerts_half_time_two_left_due_today_overdue_then_daily(world):
     [today] = tick(world, "2026-11-16T09:00")
     assert "Due today" in today.text
     [overdue] = tick(world, "2026-11-17T00:00")
-    assert "Overdue by 1" in overdue.text
+    assert "Overdue" in overdue.text and "overdue by 1 working day." in overdue.text
     [daily] = tick(world, "2026-11-18T09:00")
-    assert "Overdue by 2" in daily.text
+    assert "overdue by 2 working days" in daily.text
     assert all(o.chat_id != APPLICANT for o in [half, two, today, overdue, daily])
     with Session(world[0]) as s:  # the acceptance closes the clock: no more alerts
         caserepo.add_event(s, case.id, OFFICER, "officer", "accept", "received", "investigation",
@@ -169,12 +169,12 @@ def test_unknown_year_is_provisional_admins_told_once_and_a_loaded_year_moves_da
     assert [o.chat_id for o in first] == [ADMIN] and "2027" in first[0].text
     assert tick(world, "2026-12-17T10:00") == []  # admins are alerted once
     (world[3] / "2027.yaml").write_text(
-        "year: 2027\nsource: fictitious test arrangement\nholidays:\n  - 2027-01-01..2027-01-03\n"
+        "year: 2027\nsource: fictitious test arrangement\nholidays:\n  - 2027-01-01..2027-01-05\n"
         "makeup_workdays: []\n", encoding="utf-8")
     world[2].reload()
     moved = tick(world, "2026-12-18T10:00", "moved:")
     assert len(moved) == 1 and moved[0].chat_id == APPLICANT
-    assert "2027-01-12" in moved[0].text and "2027-01-13" in moved[0].text
+    assert "2027-01-13" in moved[0].text and "2027-01-15" in moved[0].text  # 元旦 was already counted
 
 
 def test_officer_alert_points_are_configurable():

@@ -166,6 +166,7 @@ def test_api_faults_are_honoured_retried_or_recorded_and_others_are_served(world
     blocked.command("/new")
     blocked.press("p:dongguan")
     blocked.press("k:person")
+    blocked.run(identity_steps() + [Step("press", "next")])
     server.block_user(blocked.user.id)
     blocked.user.send_text("测试-屏蔽")  # typed just before blocking the bot: the answer's screen gets 403
     errors: list[BaseException] = []

@@ -10,9 +10,11 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.callbacks import CaseAction, FileKind, Files, encode
 from bot.config import Settings
-from bot.flow import View
 from bot.i18n import render, t
+from bot.limits import TEXT_LIMIT, clip
+from bot.reply import View
 from dialogs.policy import Policy, ProcField
 from dialogs.procedure import CaseFile, Procedures, Record
 from dialogs.screens import status_text
@@ -24,7 +26,6 @@ from storage import repo
 from storage.casework import CaseEvent
 from storage.models import Case, User
 
-TELEGRAM_TEXT_LIMIT = 4096
 AUDIT_SHOWN = 15
 KNOWN_ROLES = {"officer", "unit_reviewer", "determination_group", "admin", "applicant"}
 FLOW_ACTIONS = ("submit", "join", "invite", "revoke", "open", "file", "form")
@@ -116,8 +117,10 @@ class CaseViews:
             items = [f"· {u.material_id}: {u.file_name}" for u in uploads]
             items += [f"· {self.action_label(case.policy_key, d.kind, lang)}: {d.file_name}" for d in docs]
             lines.append(t("off.case.materials", lang, items="\n".join(items)))
-            file_buttons = [(f"📄 {u.file_name[:24]}", f"c:f:u:{u.id}") for u in uploads]
-            file_buttons += [(f"📄 {d.file_name[:24]}", f"c:f:d:{d.id}") for d in docs]
+            file_buttons = [(f"📄 {u.file_name[:24]}", encode(CaseAction.SEND_FILE, FileKind.UPLOAD, u.id or 0))
+                            for u in uploads]
+            file_buttons += [(f"📄 {d.file_name[:24]}", encode(CaseAction.SEND_FILE, FileKind.DOCUMENT, d.id or 0))
+                             for d in docs]
             buttons += [file_buttons[i:i + 2] for i in range(0, min(len(file_buttons), 12), 2)]
         clock_lines = [line for c in self.clocks(s, case) if (line := self.clock_line(c, lang))]
         if clock_lines:
@@ -132,14 +135,14 @@ class CaseViews:
                                                 self.settings.today(), officer_levels):
             if action.role != "applicant" and "applicant" in roles:
                 continue  # nobody acts on their own case
-            buttons.append([(action.label.get(lang), f"c:a:{case.id}:{case.state}:{action.id}")])
+            buttons.append([(action.label.get(lang),
+                             encode(CaseAction.START_ACTION, case.id or 0, case.state, action.id))])
         # the case's clocks as a picture and as calendar entries, for officers and the applicant alike
-        buttons.append([(t("doc.btn.timeline", lang), f"f:t:{case.id}"), (t("doc.btn.ics", lang), f"f:i:{case.id}")])
-        buttons.append([(t("off.btn.queue", lang), "c:q")] if staff else [(t("off.btn.status", lang), "c:st")])
-        text = "\n\n".join(lines)
-        if len(text) > TELEGRAM_TEXT_LIMIT:
-            text = text[: TELEGRAM_TEXT_LIMIT - 1] + "…"
-        return View(text, buttons)
+        buttons.append([(t("doc.btn.timeline", lang), encode(Files.TIMELINE, case.id or 0)),
+                        (t("doc.btn.ics", lang), encode(Files.ICS, case.id or 0))])
+        buttons.append([(t("off.btn.queue", lang), encode(CaseAction.QUEUE))] if staff
+                       else [(t("off.btn.status", lang), encode(CaseAction.STATUS))])
+        return View(clip("\n\n".join(lines), TEXT_LIMIT), buttons)
 
     def project_value(self, spec: Any, value: Any, lang: str) -> str:
         if spec.kind == "choice":

@@ -1,7 +1,7 @@
 """The officers' side and the applicant's view of a submitted case, independent of the transport.
 
-Like bot/flow.py, every call is one transaction that also claims the Telegram update, so a re-delivered
-update is applied once. Every action on a case is checked here for who may take it (role, policy, unit,
+Every entry point takes the `Act` of bot/actions.py (one transaction that also claimed the Telegram
+update, the user and their language), so a re-delivered update is applied once. Every action on a case is checked here for who may take it (role, policy, unit,
 level, never on one's own case) and against the case's current state; the procedure itself is checked
 by dialogs/procedure.py. Whatever is refused is answered and written to the audit trail with the state
 unchanged. Notifications to the applicant are written to the outbox in the same transaction as the
@@ -12,38 +12,30 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot.actions import Act
+from bot.callbacks import CaseAction, FileKind, Home, Press, encode
 from bot.case_view import CaseViews
 from bot.config import Settings
-from bot.flow import Reply, View, Who
-from bot.i18n import gettext, normalise_language, render, t
+from bot.i18n import gettext, render, t
+from bot.ids import parse_case_ref
+from bot.reply import Menu, MenuChange, Reply, View, Who
 from dialogs.policy import Policy, ProcAction, ProcField, TimeLimit
 from dialogs.procedure import CaseFile, Procedures, parse_value
 from dialogs.text import Msg
 from scheduler.calendar import WorkCalendar
 from storage import caserepo as cr
-from storage import repo
 from storage.casework import CaseDocument, CaseEvent, Membership, PendingForm
-from storage.db import session_scope
 from storage.models import Case, Upload, User, utcnow
 
 log = logging.getLogger(__name__)
 ROLE_OF_KIND = {"officer": "officer", "unit": "unit_reviewer", "group": "determination_group"}
 UNIT_ROLE_POLICY = {"unit_reviewer": "zhejiang", "determination_group": "liaoning"}
 INVITATION_LIFETIME = dt.timedelta(days=3)
-
-
-@dataclass
-class CaseReply(Reply):
-    """A reply that may also send a stored file back, or set the chat's command menu for a new role."""
-
-    document: str | None = None
-    menu: str | None = None
 
 
 class _Params(dict):
@@ -65,28 +57,24 @@ class OfficerFlow:
         self.bot_username: str | None = None
 
     # -- small helpers ------------------------------------------------------------------------------
-    def _user(self, s: Session, who: Who) -> User:
-        return repo.get_or_create_user(s, who.user_id, who.first_name, who.username)
-
-    def _lang(self, user: User, who: Who | None = None) -> str:
-        code = who.language_code if who else None
-        return user.language or normalise_language(code or self.settings.default_language)
-
     def _now(self) -> dt.datetime:
         return cr.stamp(self.settings.today())
 
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.settings.admin_ids
 
+    def is_staff(self, act: Act) -> bool:
+        return bool(cr.memberships_of(act.session, act.who.user_id))
+
     def _refuse(self, s: Session, who: Who, lang: str, why: Msg, action: str, case: Case | None = None,
-                role: str = "", extra: dict[str, Any] | None = None, edit: bool = False) -> CaseReply:
+                role: str = "", extra: dict[str, Any] | None = None, edit: bool = False) -> Reply:
         """Answer the refusal and record it; nothing else in the transaction changes."""
         state = case.state if case is not None else None
         cr.add_event(s, case.id if case else None, who.user_id, role, action, state, state,
                      {"why": why.key, **(extra or {})}, refused=True, at=self._now())
         log.info("refused %s for user %s on case %s: %s", action, who.user_id, case.id if case else None, why.key)
         text = render(why, lang)
-        return CaseReply(toast=text, alert=True, view=View(t("off.refused", lang, text=text)), edit=edit)
+        return Reply(toast=text, alert=True, view=View(t("off.refused", lang, text=text)), edit=edit)
 
     def _roles(self, s: Session, user_id: int, case: Case) -> set[str]:
         roles = {m.role for m in cr.memberships_of(s, user_id) if cr.covers(m, case)}
@@ -103,72 +91,63 @@ class OfficerFlow:
         return {m.level for m in cr.memberships_of(s, user_id) if m.role == "officer" and cr.covers(m, case)}
 
     # -- admins: invitations and members --------------------------------------------------------------
-    def invite(self, who: Who, args: list[str], update_id: int | None = None) -> CaseReply:
+    def invite(self, act: Act, args: list[str]) -> Reply:
         """`/invite officer <policy> [level]`, `/invite unit zhejiang <unit>`, `/invite group liaoning <unit>`."""
-        with session_scope(self.engine) as s:
-            if not repo.claim_update(s, update_id):
-                return CaseReply(duplicate=True)
-            lang = self._lang(self._user(s, who), who)
-            if not self.is_admin(who.user_id):
-                return self._refuse(s, who, lang, Msg("off.err.not_admin"), "invite")
-            kind = args[0] if args else ""
-            role = ROLE_OF_KIND.get(kind)
-            policy_key = args[1] if len(args) > 1 else ""
-            rest = " ".join(args[2:]).strip()
-            if role is None or policy_key not in self.procedures.policies:
-                return CaseReply(view=View(t("off.invite.usage", lang, policies=", ".join(self.procedures.policies),
-                                                levels=self._all_levels())))
-            level = unit = None
-            if role in UNIT_ROLE_POLICY:
-                if UNIT_ROLE_POLICY[role] != policy_key or not rest:
-                    return CaseReply(view=View(t("off.invite.unit_usage", lang)))
-                unit = rest
-            elif (routing := self.policies[policy_key].routing) is not None and (rest or routing.required):
-                levels = [lv.id for lv in routing.levels]
-                if rest not in levels:
-                    return CaseReply(view=View(t("rules.invite.level_usage", lang,
-                                                 policy=self.policies[policy_key].short_name.get(lang),
-                                                 levels="; ".join(f"{lv.id} = {lv.label.get(lang)}"
-                                                                  for lv in routing.levels))))
-                level = rest
-            elif rest:
-                return CaseReply(view=View(t("off.invite.usage", lang, policies=", ".join(self.procedures.policies),
-                                                levels=self._all_levels())))
-            invitation = cr.create_invitation(s, role, policy_key, who.user_id, INVITATION_LIFETIME, level, unit)
-            cr.add_event(s, None, who.user_id, "admin", "invite", None, None,
-                         {"role": role, "policy": policy_key, "level": level, "unit": unit})
-            link = (f"https://t.me/{self.bot_username}?start={invitation.code}" if self.bot_username
-                    else f"/start {invitation.code}")
-            until = cr.aware(invitation.expires_at).astimezone(cr.SHANGHAI).strftime("%Y-%m-%d %H:%M")
-            return CaseReply(view=View(t("off.invite.created", lang, role=t(f"off.role.{role}", lang),
+        s, who, lang = act.session, act.who, act.lang
+        if not self.is_admin(who.user_id):
+            return self._refuse(s, who, lang, Msg("off.err.not_admin"), "invite")
+        kind = args[0] if args else ""
+        role = ROLE_OF_KIND.get(kind)
+        policy_key = args[1] if len(args) > 1 else ""
+        rest = " ".join(args[2:]).strip()
+        if role is None or policy_key not in self.procedures.policies:
+            return Reply(view=View(t("off.invite.usage", lang, policies=", ".join(self.procedures.policies),
+                                            levels=self._all_levels())))
+        level = unit = None
+        if role in UNIT_ROLE_POLICY:
+            if UNIT_ROLE_POLICY[role] != policy_key or not rest:
+                return Reply(view=View(t("off.invite.unit_usage", lang)))
+            unit = rest
+        elif (routing := self.policies[policy_key].routing) is not None and (rest or routing.required):
+            if rest not in [lv.id for lv in routing.levels]:
+                return Reply(view=View(t("rules.invite.level_usage", lang,
                                          policy=self.policies[policy_key].short_name.get(lang),
-                                         scope=level or unit or "—", link=link, code=invitation.code,
-                                         until=until)))
+                                         levels="; ".join(f"{lv.id} = {lv.label.get(lang)}"
+                                                          for lv in routing.levels))))
+            level = rest
+        elif rest:
+            return Reply(view=View(t("off.invite.usage", lang, policies=", ".join(self.procedures.policies),
+                                            levels=self._all_levels())))
+        invitation = cr.create_invitation(s, role, policy_key, who.user_id, INVITATION_LIFETIME, level, unit)
+        cr.add_event(s, None, who.user_id, "admin", "invite", None, None,
+                     {"role": role, "policy": policy_key, "level": level, "unit": unit})
+        link = (f"https://t.me/{self.bot_username}?start={invitation.code}" if self.bot_username
+                else f"/start {invitation.code}")
+        until = cr.aware(invitation.expires_at).astimezone(cr.SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        return Reply(view=View(t("off.invite.created", lang, role=t(f"off.role.{role}", lang),
+                                     policy=self.policies[policy_key].short_name.get(lang),
+                                     scope=level or unit or "—", link=link, code=invitation.code,
+                                     until=until)))
 
-    def join(self, who: Who, code: str, update_id: int | None = None) -> CaseReply:
-        with session_scope(self.engine) as s:
-            if not repo.claim_update(s, update_id):
-                return CaseReply(duplicate=True)
-            lang = self._lang(self._user(s, who), who)
-            result = cr.redeem_invitation(s, code.strip(), who.user_id)
-            if isinstance(result, str):
-                return self._refuse(s, who, lang, Msg(f"off.join.{result}"), "join", extra={"code": code[:16]})
-            cr.add_event(s, None, who.user_id, result.role, "join", None, None,
-                         {"membership": result.id, "policy": result.policy_key, "level": result.level,
-                          "unit": result.unit})
-            policy = self.policies[result.policy_key]
-            text = t("off.join.ok", lang, role=t(f"off.role.{result.role}", lang),
-                     policy=policy.short_name.get(lang), scope=result.level or result.unit or "—")
-            return CaseReply(view=View(text, [[(t("off.btn.queue", lang), "c:q")]]), menu="staff")
+    def join(self, act: Act, code: str) -> Reply:
+        s, who, lang = act.session, act.who, act.lang
+        result = cr.redeem_invitation(s, code.strip(), who.user_id)
+        if isinstance(result, str):
+            return self._refuse(s, who, lang, Msg(f"off.join.{result}"), "join", extra={"code": code[:16]})
+        cr.add_event(s, None, who.user_id, result.role, "join", None, None,
+                     {"membership": result.id, "policy": result.policy_key, "level": result.level,
+                      "unit": result.unit})
+        policy = self.policies[result.policy_key]
+        text = t("off.join.ok", lang, role=t(f"off.role.{result.role}", lang),
+                 policy=policy.short_name.get(lang), scope=result.level or result.unit or "—")
+        return Reply(view=View(text, [[(t("off.btn.queue", lang), encode(CaseAction.QUEUE))]]),
+                     menu=MenuChange(Menu.STAFF))
 
-    def members(self, who: Who, update_id: int | None = None) -> CaseReply:
-        with session_scope(self.engine) as s:
-            if not repo.claim_update(s, update_id):
-                return CaseReply(duplicate=True)
-            lang = self._lang(self._user(s, who), who)
-            if not self.is_admin(who.user_id):
-                return self._refuse(s, who, lang, Msg("off.err.not_admin"), "members")
-            return CaseReply(view=self._members_view(s, lang))
+    def members(self, act: Act) -> Reply:
+        s, who, lang = act.session, act.who, act.lang
+        if not self.is_admin(who.user_id):
+            return self._refuse(s, who, lang, Msg("off.err.not_admin"), "members")
+        return Reply(view=self._members_view(s, lang))
 
     def _members_view(self, s: Session, lang: str) -> View:
         rows = cr.all_memberships(s)
@@ -181,144 +160,153 @@ class OfficerFlow:
             lines.append(t("off.members.item", lang, id=m.id, name=(user.first_name if user else "") or m.user_id,
                            user=m.user_id, role=t(f"off.role.{m.role}", lang),
                            policy=self.policies[m.policy_key].short_name.get(lang), scope=m.level or m.unit or "—"))
-            buttons.append([(t("off.btn.revoke", lang, id=m.id), f"c:r:{m.id}")])
+            buttons.append([(t("off.btn.revoke", lang, id=m.id), encode(CaseAction.REVOKE_MEMBER, m.id or 0))])
         return View("\n".join(lines), buttons[:50])
 
-    def _revoke(self, s: Session, who: Who, lang: str, arg: str) -> CaseReply:
+    def _revoke(self, s: Session, who: Who, lang: str, membership_id: int) -> Reply:
         if not self.is_admin(who.user_id):
             return self._refuse(s, who, lang, Msg("off.err.not_admin"), "revoke")
-        membership = s.get(Membership, int(arg)) if arg.isdigit() else None
+        membership = s.get(Membership, membership_id)
         if membership is None or membership.revoked_at is not None:
-            return self._refuse(s, who, lang, Msg("off.err.stale"), "revoke", extra={"membership": arg})
+            return self._refuse(s, who, lang, Msg("off.err.stale"), "revoke", extra={"membership": membership_id})
         membership.revoked_at = utcnow()
         cr.clear_form(s, membership.user_id)
         cr.add_event(s, None, who.user_id, "admin", "revoke", None, None,
                      {"membership": membership.id, "user": membership.user_id})
         view = self._members_view(s, lang)
         view.text = t("off.members.revoked", lang, id=membership.id) + "\n\n" + view.text
-        return CaseReply(view=view, edit=True, menu=f"reset:{membership.user_id}")
+        return Reply(view=view, edit=True, menu=MenuChange(Menu.USER, membership.user_id))
 
     # -- lists -------------------------------------------------------------------------------------------
-    def queue(self, who: Who, update_id: int | None = None, edit: bool = False) -> CaseReply:
-        with session_scope(self.engine) as s:
-            if not repo.claim_update(s, update_id):
-                return CaseReply(duplicate=True)
-            lang = self._lang(self._user(s, who), who)
-            memberships = cr.memberships_of(s, who.user_id)
-            if not memberships:
-                return self._refuse(s, who, lang, Msg("off.err.not_staff"), "queue", edit=edit)
-            seen: dict[int, Case] = {}
-            for m in memberships:
-                for case in cr.cases_of_policy(s, m.policy_key):
-                    if cr.covers(m, case):
-                        seen[case.id or 0] = case
-            entries = []
-            for case in seen.values():
-                final = self.procedures.is_final(case.policy_key, case.state)
-                dues = [c for c in self.views.clocks(s, case) if c.status == "running" and c.due is not None]
-                nearest = min(dues, key=lambda c: c.due.date) if dues else None  # type: ignore[union-attr]
-                entries.append((final, nearest.due.date if nearest else dt.date.max, case, nearest))
-            if not entries:
-                return CaseReply(view=View(t("off.queue.empty", lang)), edit=edit)
-            entries.sort(key=lambda e: (e[0], e[1], e[2].id))
-            lines = [t("off.queue.title", lang)]
-            buttons = []
-            for final, _due, case, nearest in entries[:40]:
-                due_text = (t("off.queue.due", lang, due=nearest.due.date.isoformat(), label=nearest.limit.label.get(lang))
-                            if nearest and nearest.due else t("off.queue.no_due", lang))
-                own = t("off.queue.own", lang) if case.applicant_id == who.user_id else ""
-                lines.append(t("off.queue.item", lang, number=case.number, state=self.views.state_label(case, lang),
-                               due=due_text, own=own))
-                if not final:
-                    buttons.append([(case.number, f"c:o:{case.id}")])
-            return CaseReply(view=View("\n".join(lines), buttons), edit=edit)
+    def queue(self, act: Act, edit: bool = False) -> Reply:
+        s, who, lang = act.session, act.who, act.lang
+        memberships = cr.memberships_of(s, who.user_id)
+        if not memberships:
+            return self._refuse(s, who, lang, Msg("off.err.not_staff"), "queue", edit=edit)
+        seen: dict[int, Case] = {}
+        for m in memberships:
+            for case in cr.cases_of_policy(s, m.policy_key):
+                if cr.covers(m, case):
+                    seen[case.id or 0] = case
+        entries = []
+        for case in seen.values():
+            final = self.procedures.is_final(case.policy_key, case.state)
+            dues = [c for c in self.views.clocks(s, case) if c.status == "running" and c.due is not None]
+            nearest = min(dues, key=lambda c: c.due.date) if dues else None  # type: ignore[union-attr]
+            entries.append((final, nearest.due.date if nearest else dt.date.max, case, nearest))
+        if not entries:
+            return Reply(view=View(t("off.queue.empty", lang)), edit=edit)
+        entries.sort(key=lambda e: (e[0], e[1], e[2].id))
+        lines = [t("off.queue.title", lang)]
+        buttons = []
+        for final, _due, case, nearest in entries[:40]:
+            due_text = (t("off.queue.due", lang, due=nearest.due.date.isoformat(), label=nearest.limit.label.get(lang))
+                        if nearest and nearest.due else t("off.queue.no_due", lang))
+            own = t("off.queue.own", lang) if case.applicant_id == who.user_id else ""
+            lines.append(t("off.queue.item", lang, number=case.number, state=self.views.state_label(case, lang),
+                           due=due_text, own=own))
+            if not final:
+                buttons.append([(case.number, encode(CaseAction.OPEN, case.id or 0))])
+        return Reply(view=View("\n".join(lines), buttons), edit=edit)
 
-    def status(self, who: Who, update_id: int | None = None, edit: bool = False) -> CaseReply:
-        with session_scope(self.engine) as s:
-            if not repo.claim_update(s, update_id):
-                return CaseReply(duplicate=True)
-            lang = self._lang(self._user(s, who), who)
-            cases = cr.cases_of_applicant(s, who.user_id)
-            if not cases:
-                return CaseReply(view=View(t("off.status.empty", lang), [[(t("btn.new_application", lang), "g:new")]]),
-                                 edit=edit)
-            lines = [t("off.status.title", lang)]
-            buttons = []
-            for case in cases:
-                policy = self.policies[case.policy_key]
-                lines.append(t("off.status.item", lang, number=case.number, policy=policy.short_name.get(lang),
-                               state=self.views.state_label(case, lang)))
-                buttons.append([(case.number, f"c:o:{case.id}")])
-            return CaseReply(view=View("\n".join(lines), buttons), edit=edit)
+    def status(self, act: Act, edit: bool = False) -> Reply:
+        s, who, lang = act.session, act.who, act.lang
+        cases = cr.cases_of_applicant(s, who.user_id)
+        if not cases:
+            return Reply(view=View(t("off.status.empty", lang), [[(t("btn.new_application", lang), encode(Home.NEW))]]),
+                             edit=edit)
+        lines = [t("off.status.title", lang)]
+        buttons = []
+        for case in cases:
+            policy = self.policies[case.policy_key]
+            lines.append(t("off.status.item", lang, number=case.number, policy=policy.short_name.get(lang),
+                           state=self.views.state_label(case, lang)))
+            buttons.append([(case.number, encode(CaseAction.OPEN, case.id or 0))])
+        return Reply(view=View("\n".join(lines), buttons), edit=edit)
 
     # -- one case ---------------------------------------------------------------------------------------
-    def case(self, who: Who, ref: str, update_id: int | None = None) -> CaseReply:
-        with session_scope(self.engine) as s:
-            if not repo.claim_update(s, update_id):
-                return CaseReply(duplicate=True)
-            lang = self._lang(self._user(s, who), who)
-            if not ref.strip():
-                return CaseReply(view=View(t("off.case.usage", lang)))
-            case = cr.find_case(s, ref)
-            return self._open(s, who, lang, case, ref)
+    def case(self, act: Act, ref: str) -> Reply:
+        """`/case 12` or `/case DG-2026-0001`; anything that is neither is refused like an unknown case."""
+        s, who, lang = act.session, act.who, act.lang
+        if not ref.strip():
+            return Reply(view=View(t("off.case.usage", lang)))
+        parsed = parse_case_ref(ref)
+        case = (s.get(Case, parsed) if isinstance(parsed, int)
+                else cr.find_case(s, parsed) if isinstance(parsed, str) else None)
+        return self._open(s, who, lang, case, ref)
+
+    def case_screen(self, act: Act, case_id: int) -> Reply:
+        """The case as its viewer sees it now: what a re-delivered press on it shows."""
+        case = act.session.get(Case, case_id)
+        found = self._form_of(act.session, act.who, case) if case is not None else None
+        if case is not None and found is not None and self._roles(act.session, act.who.user_id, case):
+            form, spec = found
+            return Reply(view=self._form_view(case, spec, form, act.lang))
+        roles = self._roles(act.session, act.who.user_id, case) if case is not None else set()
+        if case is None or not roles:
+            return Reply(toast=t("off.err.no_case", act.lang), alert=True)
+        return Reply(view=self.views.case_view(act.session, case, roles, act.lang, None,
+                                               self._officer_levels(act.session, act.who.user_id, case)))
 
     def _open(self, s: Session, who: Who, lang: str, case: Case | None, ref: str, notice: str | None = None,
-              edit: bool = False) -> CaseReply:
+              edit: bool = False) -> Reply:
         roles = self._roles(s, who.user_id, case) if case is not None else set()
         if case is None or not roles:
             return self._refuse(s, who, lang, Msg("off.err.no_case"), "open", case, extra={"ref": ref[:32]},
                                 edit=edit)
-        return CaseReply(view=self.views.case_view(s, case, roles, lang, notice,
-                                                   self._officer_levels(s, who.user_id, case)), edit=edit)
+        return Reply(view=self.views.case_view(s, case, roles, lang, notice,
+                                               self._officer_levels(s, who.user_id, case)), edit=edit)
 
     # -- button presses ---------------------------------------------------------------------------------
-    def press(self, who: Who, data: str, update_id: int | None = None) -> CaseReply:
-        """Callback data `c:<verb>:...`; anything malformed is refused like a forged button."""
-        parts = data.split(":")
-        verb = parts[1] if len(parts) > 1 else ""
-        if verb == "q" and len(parts) == 2:
-            return self.queue(who, update_id, edit=True)
-        if verb == "st" and len(parts) == 2:
-            return self.status(who, update_id, edit=True)
-        with session_scope(self.engine) as s:
-            if not repo.claim_update(s, update_id):
-                return CaseReply(duplicate=True)
-            lang = self._lang(self._user(s, who), who)
-            args = parts[2:]
-            if verb == "r" and len(args) == 1:
-                return self._revoke(s, who, lang, args[0])
-            if verb == "f" and len(args) == 2:
-                return self._send_file(s, who, lang, args[0], args[1])
-            case = s.get(Case, int(args[0])) if args and args[0].isdigit() else None
-            if verb == "o" and len(args) == 1:
-                return self._open(s, who, lang, case, args[0], edit=True)
-            if verb == "a" and len(args) == 3 and case is not None:
-                return self._start_action(s, who, lang, case, args[1], args[2])
-            if verb in ("v", "s", "k", "x") and len(args) in (1, 2) and case is not None:
-                return self._form_press(s, who, lang, case, verb, args[1] if len(args) == 2 else "")
-            return self._refuse(s, who, lang, Msg("off.err.forged"), "press", case, extra={"data": data[:64]})
+    def press(self, act: Act, press: Press) -> Reply:
+        """A decoded `c:` button; its arguments were parsed by the codec (bot/callbacks.py)."""
+        s, who, lang = act.session, act.who, act.lang
+        action = press.action
+        if action is CaseAction.QUEUE:
+            return self.queue(act, edit=True)
+        if action is CaseAction.STATUS:
+            return self.status(act, edit=True)
+        if action is CaseAction.REVOKE_MEMBER:
+            return self._revoke(s, who, lang, press.id())
+        if action is CaseAction.SEND_FILE:
+            return self._send_file(s, who, lang, FileKind(press.args[0]), press.id(1))
+        case = s.get(Case, press.id())
+        if action is CaseAction.OPEN:
+            return self._open(s, who, lang, case, str(press.id()), edit=True)
+        if case is None:
+            return self._refuse(s, who, lang, Msg("off.err.forged"), "press", None,
+                                extra={"data": encode(action, *press.args)})
+        if action is CaseAction.START_ACTION:
+            return self._start_action(s, who, lang, case, str(press.args[1]), str(press.args[2]))
+        return self._form_press(s, who, lang, case, action, str(press.args[1]) if len(press.args) > 1 else "")
 
-    def _send_file(self, s: Session, who: Who, lang: str, kind: str, ident: str) -> CaseReply:
+    def forged(self, act: Act, data: str) -> Reply:
+        """Malformed `c:` data (an unknown verb, a bad id): refused and audited like a forged button."""
+        return self._refuse(act.session, act.who, act.lang, Msg("off.err.forged"), "press", None,
+                            extra={"data": data[:64]})
+
+    def _send_file(self, s: Session, who: Who, lang: str, kind: FileKind, ident: int) -> Reply:
         case: Case | None = None
         file_id = None
-        if ident.isdigit() and kind == "u":
-            upload = s.get(Upload, int(ident))
+        if kind is FileKind.UPLOAD:
+            upload = s.get(Upload, ident)
             if upload is not None:
                 case = s.exec(select(Case).where(Case.draft_id == upload.draft_id)).first()
                 file_id = upload.file_id
-        elif ident.isdigit() and kind == "d":
-            doc = s.get(CaseDocument, int(ident))
+        else:
+            doc = s.get(CaseDocument, ident)
             if doc is not None:
                 case = s.get(Case, doc.case_id)
                 file_id = doc.file_id
         if case is None or file_id is None or not self._roles(s, who.user_id, case):
-            return self._refuse(s, who, lang, Msg("off.err.no_case"), "file", case, extra={"file": f"{kind}:{ident}"})
-        return CaseReply(document=file_id)
+            return self._refuse(s, who, lang, Msg("off.err.no_case"), "file", case,
+                                extra={"file": f"{kind.value}:{ident}"})
+        return Reply(document=file_id)
 
-    def _start_action(self, s: Session, who: Who, lang: str, case: Case, state: str, action_id: str) -> CaseReply:
+    def _start_action(self, s: Session, who: Who, lang: str, case: Case, state: str, action_id: str) -> Reply:
         spec = self.procedures.procedure(case.policy_key).action(action_id)
         refusal = self._may_act(s, who, lang, case, spec, state, action_id)
-        if isinstance(refusal, CaseReply):
+        if isinstance(refusal, Reply):
             return refusal
         assert spec is not None
         cr.clear_form(s, who.user_id)
@@ -326,10 +314,10 @@ class OfficerFlow:
                            state=case.state, values={}, skipped=[])
         s.add(form)
         s.flush()
-        return CaseReply(view=self._form_view(case, spec, form, lang), edit=True)
+        return Reply(view=self._form_view(case, spec, form, lang), edit=True)
 
     def _may_act(self, s: Session, who: Who, lang: str, case: Case, spec: ProcAction | None, state: str,
-                 action_id: str) -> CaseReply | str:
+                 action_id: str) -> Reply | str:
         """The acting role when `who` may take this action on this case now, else the recorded refusal."""
         roles = self._roles(s, who.user_id, case)
         if not roles:
@@ -375,21 +363,22 @@ class OfficerFlow:
         field = self._next_field(case, spec, form)
         head = t("off.form.header", lang, action=spec.label.get(lang), number=case.number,
                  clause=spec.clause or "—")
-        cid = case.id
+        cid = case.id or 0
         if field is None:
             summary = "\n".join(f"· {f.label.get(lang)}: {self.views.fmt_value(f, form.values.get(f.id), lang)}"
                                 for f in spec.fields) or t("off.form.no_fields", lang)
             text = "\n\n".join([head, t("off.form.confirm", lang, summary=summary)] + ([error] if error else []))
-            return View(text, [[(t("off.btn.confirm", lang), f"c:k:{cid}"), (t("off.btn.cancel", lang), f"c:x:{cid}")]])
+            return View(text, [[(t("off.btn.confirm", lang), encode(CaseAction.CONFIRM, cid)),
+                                (t("off.btn.cancel", lang), encode(CaseAction.CANCEL, cid))]])
         n = spec.fields.index(field) + 1
         prompt = t(f"off.form.kind.{field.kind}", lang)
         required = self._required(case, spec, form, field)
         text = "\n\n".join([head, t("off.form.field", lang, n=n, total=len(spec.fields),
                                      label=field.label.get(lang), prompt=prompt)] + ([error] if error else []))
-        buttons = [[(o.label.get(lang), f"c:v:{cid}:{o.id}")] for o in field.options]
-        last = [(t("off.btn.cancel", lang), f"c:x:{cid}")]
+        buttons = [[(o.label.get(lang), encode(CaseAction.CHOOSE, cid, o.id))] for o in field.options]
+        last = [(t("off.btn.cancel", lang), encode(CaseAction.CANCEL, cid))]
         if not required:
-            last.insert(0, (t("off.btn.skip", lang), f"c:s:{cid}"))
+            last.insert(0, (t("off.btn.skip", lang), encode(CaseAction.SKIP, cid)))
         return View(text, [*buttons, last])
 
     def _form_of(self, s: Session, who: Who, case: Case) -> tuple[PendingForm, ProcAction] | None:
@@ -399,20 +388,20 @@ class OfficerFlow:
         spec = self.procedures.procedure(case.policy_key).action(form.action)
         return (form, spec) if spec is not None else None
 
-    def _form_press(self, s: Session, who: Who, lang: str, case: Case, verb: str, arg: str) -> CaseReply:
+    def _form_press(self, s: Session, who: Who, lang: str, case: Case, verb: CaseAction, arg: str) -> Reply:
         found = self._form_of(s, who, case)
         if found is None:
             return self._refuse(s, who, lang, Msg("off.err.stale"), "form", case)
         form, spec = found
-        if verb == "x":
+        if verb is CaseAction.CANCEL:
             cr.clear_form(s, who.user_id)
             return self._open(s, who, lang, case, str(case.id), notice=t("off.form.cancelled", lang), edit=True)
-        if verb == "k":
+        if verb is CaseAction.CONFIRM:
             return self._commit(s, who, lang, case, form, spec)
         field = self._next_field(case, spec, form)
         if field is None:
             return self._refuse(s, who, lang, Msg("off.err.stale"), form.action, case, form.role)
-        if verb == "s":
+        if verb is CaseAction.SKIP:
             if self._required(case, spec, form, field):
                 return self._refuse(s, who, lang, Msg("proc.err.missing", {"field": field.label}), form.action,
                                     case, form.role)
@@ -422,50 +411,57 @@ class OfficerFlow:
                 return self._refuse(s, who, lang, Msg("off.err.stale"), form.action, case, form.role)
             form.values = {**form.values, field.id: arg}
         s.add(form)
-        return CaseReply(view=self._form_view(case, spec, form, lang), edit=True)
+        return Reply(view=self._form_view(case, spec, form, lang), edit=True)
 
-    def form_input(self, who: Who, text: str | None = None, file: dict[str, Any] | None = None,
-                   update_id: int | None = None) -> CaseReply | None:
-        """Typed text or a document for the field being asked; None when no form is open (the message
-        then belongs to the researcher's wizard)."""
-        with session_scope(self.engine) as s:
-            form = cr.pending_form(s, who.user_id)
-            if form is None:
-                return None
-            if not repo.claim_update(s, update_id):
-                return CaseReply(duplicate=True)
-            lang = self._lang(self._user(s, who), who)
-            case = s.get(Case, form.case_id)
-            spec = self.procedures.procedure(case.policy_key).action(form.action) if case else None
-            if case is None or spec is None:
-                cr.clear_form(s, who.user_id)
-                return CaseReply(view=View(t("off.err.stale_form", lang)))
-            field = self._next_field(case, spec, form)
-            error: str | None = None
-            if field is None:
-                error = t("off.form.use_buttons", lang)
-            elif field.kind == "file":
-                if file is None:
-                    error = t("off.form.kind.file", lang)
-                else:
-                    form.values = {**form.values, field.id: file}
-            elif file is not None or field.kind == "choice":
-                error = t("off.form.use_buttons", lang) if field.kind == "choice" else t(f"off.form.kind.{field.kind}", lang)
+    def form_open(self, act: Act) -> bool:
+        """Whether the user has a form open: typed text and files then answer it, not the wizard."""
+        return cr.pending_form(act.session, act.who.user_id) is not None
+
+    def form_screen(self, act: Act) -> Reply:
+        """The open form's current question, as a re-delivered update shows it."""
+        form = cr.pending_form(act.session, act.who.user_id)
+        case = act.session.get(Case, form.case_id) if form is not None else None
+        if case is None:
+            return Reply(view=View(t("off.err.stale_form", act.lang)))
+        return self.case_screen(act, case.id or 0)
+
+    def form_input(self, act: Act, text: str | None = None, file: dict[str, Any] | None = None) -> Reply:
+        """Typed text or a document for the field being asked (the caller checked `form_open`)."""
+        s, who, lang = act.session, act.who, act.lang
+        form = cr.pending_form(s, who.user_id)
+        if form is None:
+            return Reply(view=View(t("off.err.stale_form", lang)))
+        case = s.get(Case, form.case_id)
+        spec = self.procedures.procedure(case.policy_key).action(form.action) if case else None
+        if case is None or spec is None:
+            cr.clear_form(s, who.user_id)
+            return Reply(view=View(t("off.err.stale_form", lang)))
+        field = self._next_field(case, spec, form)
+        error: str | None = None
+        if field is None:
+            error = t("off.form.use_buttons", lang)
+        elif field.kind == "file":
+            if file is None:
+                error = t("off.form.kind.file", lang)
             else:
-                value, problem = parse_value(field, text or "")
-                if problem is not None:
-                    error = render(problem, lang)
-                else:
-                    form.values = {**form.values, field.id: value}
-            s.add(form)
-            return CaseReply(view=self._form_view(case, spec, form, lang, error=f"⚠ {error}" if error else None))
+                form.values = {**form.values, field.id: file}
+        elif file is not None or field.kind == "choice":
+            error = t("off.form.use_buttons", lang) if field.kind == "choice" else t(f"off.form.kind.{field.kind}", lang)
+        else:
+            value, problem = parse_value(field, text or "")
+            if problem is not None:
+                error = render(problem, lang)
+            else:
+                form.values = {**form.values, field.id: value}
+        s.add(form)
+        return Reply(view=self._form_view(case, spec, form, lang, error=f"⚠ {error}" if error else None))
 
-    def _commit(self, s: Session, who: Who, lang: str, case: Case, form: PendingForm, spec: ProcAction) -> CaseReply:
+    def _commit(self, s: Session, who: Who, lang: str, case: Case, form: PendingForm, spec: ProcAction) -> Reply:
         # the case row locked and read afresh: the reminder scan acting on it waits, or went first and is seen
         s.refresh(case, with_for_update=True)
         cr.clear_form(s, who.user_id)
         acting = self._may_act(s, who, lang, case, spec, form.state, spec.id)
-        if isinstance(acting, CaseReply):
+        if isinstance(acting, Reply):
             acting.edit = True
             return acting
         values = {k: v for k, v in form.values.items() if k not in form.skipped}

@@ -38,6 +38,7 @@ from bot.dispatch import Dispatcher
 from bot.i18n import t
 from bot.outbox import OutboxWorker
 from bot.polling import poll
+from bot.runtime import Runtime
 from bot.webhook import mount, serve
 from storage import caserepo, inbox
 from storage.db import session_scope, sqlite_path
@@ -53,10 +54,10 @@ class Refused(RuntimeError):
 
 
 class Node:
-    def __init__(self, engine: Engine, settings: Settings, flow: Any = None) -> None:
+    def __init__(self, engine: Engine, settings: Settings, runtime: Runtime | None = None) -> None:
         self.engine = engine
         self.settings = settings
-        self.flow = flow
+        self.runtime = runtime
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="delivery")
         self.sqlite = engine.dialect.name == "sqlite"
         self.pg: PgLocks | None = None if self.sqlite else PgLocks(engine)
@@ -165,9 +166,10 @@ class Node:
         self._step_down(lost=False)
 
     def _lead(self, app: Application) -> None:
-        flow = self.flow
-        self.reminders = ReminderService(self.engine, flow.policies, flow.wizard.calendar, self.settings,
-                                         flow.casework, self.executor)
+        runtime = self.runtime
+        assert runtime is not None
+        self.reminders = ReminderService(self.engine, runtime.policies, runtime.calendar, self.settings,
+                                         runtime.officers, self.executor)
         self.reminders.start()
         self.outbox = OutboxWorker(self.engine, owner=self.owner, executor=self.executor,
                                    live_owners=self.live_owners)
@@ -188,10 +190,11 @@ class Node:
             log.warning("%s", t("ops.leader_lost", self.settings.default_language))
 
 
-def run(app: Application, flow: Any, settings: Settings, webhook: bool) -> int:
+def run(app: Application, runtime: Runtime, webhook: bool) -> int:
     """Like Application.run_polling / run_webhook (initialize, post_init, start, stop, post_stop, shutdown,
     SIGINT/SIGTERM), with the inbox in between: updates are stored first and handled from there."""
-    node = Node(flow.engine, settings, flow)
+    settings = runtime.settings
+    node = Node(runtime.engine, settings, runtime)
     try:
         node.claim(polling=not webhook)
     except Refused as exc:

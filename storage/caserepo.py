@@ -7,16 +7,14 @@ import datetime as dt
 import secrets
 from collections.abc import Iterable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from dialogs.policy import Policy, load_policies
+from dialogs.tz import SHANGHAI
 from storage.casework import CaseDocument, CaseEvent, Invitation, Membership, Outbox, PendingForm
 from storage.models import Case, utcnow
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def aware(value: dt.datetime) -> dt.datetime:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from dialogs import answers as A
+import dialogs.answers
 from dialogs.policy import Policy, load_policies
 from dialogs.procedure import CaseFile, Procedures, Record, Result
 from scheduler.calendar import WorkCalendar
@@ -43,7 +43,7 @@ def complete_answers(policy: Policy, role: str | None = None) -> dict[str, Any]:
         answers["role"] = role
     answers["project"] = {f.id: (f.options[0].id if f.kind == "choice" else 12.5 if f.kind == "number"
                                  else f"测试-{f.id}") for f in policy.project_fields}
-    answers["origin"] = A.origins_offered(policy)[0].id
+    answers["origin"] = dialogs.answers.origins_offered(policy)[0].id
     answers["gates"] = {g.id: not (g.bars_if if g.bars_if is not None else g.warns_if) for g in policy.gates}
     if policy.conditions is not None:
         offered = policy.conditions.for_role(role)
@@ -72,4 +72,4 @@ def uploads_for(policy: Policy) -> dict[str, int]:
 
 def problem(policy: Policy, answers: dict[str, Any], step: str = "summary",
             uploads: dict[str, int] | None = None, today: dt.date | None = None) -> Any:
-    return A.step_problem(step, policy, answers, uploads_for(policy) if uploads is None else uploads, today)
+    return dialogs.answers.step_problem(step, policy, answers, uploads_for(policy) if uploads is None else uploads, today)

@@ -10,11 +10,12 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.config import Settings
-from bot.flow import Who
+from bot.reply import Who
 from bot.runtime import build_runtime
 from dialogs.policy import load_policies
 from storage.casework import CaseEvent, Membership, PendingForm
 from storage.models import Case
+from tests.driver import drive
 from tests.scenario import happy_path
 from tests.test_flow import play
 
@@ -35,7 +36,7 @@ def world(request, tmp_path_factory):
     key = request.param
     with fresh_database(tmp_path_factory.mktemp(key)) as url:
         rt = build_runtime(Settings(database_url=url, today_override=dt.date(2026, 11, 20), _env_file=None))
-        flow = rt.flow
+        flow = drive(rt)
         applicant = Who(APPLICANT, "申请人")
         play(flow, applicant, flow.new_draft(applicant).view, happy_path(POLICIES[key]))
         with Session(rt.engine) as s:
@@ -57,7 +58,7 @@ def world(request, tmp_path_factory):
 
 
 def press(rt, user_id: int, data: str):
-    return rt.flow.press(Who(user_id, f"u{user_id}"), data)
+    return drive(rt).press(Who(user_id, f"u{user_id}"), data)
 
 
 def state_of(rt, case_id: int) -> str:

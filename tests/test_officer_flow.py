@@ -10,11 +10,12 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from bot.flow import Reply, View, Who
+from bot.reply import Menu, MenuChange, Reply, View, Who
 from bot.runtime import build_runtime
 from storage.casework import CaseDocument, CaseEvent, Invitation, Outbox
 from storage.models import Case
 from tests.casework_scenario import INVITES, WALKS
+from tests.driver import drive
 from tests.scenario import happy_path
 from tests.test_flow import play
 
@@ -32,7 +33,7 @@ def runtime(database_url):
 
 
 def cw(runtime):
-    return runtime.flow.casework
+    return drive(runtime)
 
 
 def buttons(view: View) -> list[str]:
@@ -40,7 +41,7 @@ def buttons(view: View) -> list[str]:
 
 
 def submit(runtime, policy_key: str, who: Who = APPLICANT) -> Case:
-    flow = runtime.flow
+    flow = drive(runtime)
     play(flow, who, flow.new_draft(who).view, happy_path(runtime.policies[policy_key], start_date="2026-11-12"))
     with Session(runtime.engine) as s:
         return s.exec(select(Case).where(Case.applicant_id == who.user_id).order_by(col(Case.id).desc())).first()
@@ -51,7 +52,7 @@ def code_in(text: str) -> str:
 
 
 def invite_and_join(runtime, args: list[str], who: Who) -> Reply:
-    return runtime.flow.start(who, payload=code_in(cw(runtime).invite(ADMIN, args).view.text))
+    return drive(runtime).start(who, payload=code_in(cw(runtime).invite(ADMIN, args).view.text))
 
 
 def act(runtime, who: Who, case_id: int, action: str, values: list) -> Reply:
@@ -64,13 +65,13 @@ def act(runtime, who: Who, case_id: int, action: str, values: list) -> Reply:
     for value in values:
         options = buttons(reply.view)
         if isinstance(value, dict):
-            reply = runtime.flow.document(who, _upload(value))
+            reply = drive(runtime).document(who, _upload(value))
         elif value is None:
             reply = c.press(who, f"c:s:{case_id}")
         elif f"c:v:{case_id}:{value}" in options:
             reply = c.press(who, f"c:v:{case_id}:{value}")
         else:
-            reply = runtime.flow.text(who, value)
+            reply = drive(runtime).text(who, value)
         assert reply.toast is None and "⚠" not in reply.view.text, (action, value, reply.view.text)
     return c.press(who, f"c:k:{case_id}")
 
@@ -93,7 +94,7 @@ def notes_to(runtime, chat_id: int) -> list[str]:
 def setup_cast(runtime, policy_key: str) -> None:
     for role, args in INVITES[policy_key].items():
         reply = invite_and_join(runtime, args, CAST[role])
-        assert reply.toast is None and reply.menu == "staff", reply.view.text
+        assert reply.toast is None and reply.menu == MenuChange(Menu.STAFF), reply.view.text
 
 
 @pytest.mark.parametrize("policy_key", list(WALKS))
@@ -209,7 +210,7 @@ def test_validation_no_extension_twice_panel_of_four_and_reasons_for_refusal(run
     # 三(三) "一般不少于5人": four experts of both kinds may close the review only with the reason recorded
     cw(runtime).press(officer, f"c:a:{case.id}:expert_review:experts_done")
     cw(runtime).press(officer, f"c:v:{case.id}:diligent")
-    reply = runtime.flow.text(officer, "四位专家一致认为已履行勤勉尽责义务")
+    reply = drive(runtime).text(officer, "四位专家一致认为已履行勤勉尽责义务")
     assert "少于5人" in reply.view.text
     assert cw(runtime).press(officer, f"c:s:{case.id}").toast and state_of(runtime, case.id) == "expert_review"
 
@@ -224,7 +225,7 @@ def test_validation_no_extension_twice_panel_of_four_and_reasons_for_refusal(run
     dg2 = submit(runtime, "dongguan", Who(503, "第三位"))
     cw(runtime).press(officer, f"c:a:{dg2.id}:received:refuse")
     assert cw(runtime).press(officer, f"c:s:{dg2.id}").toast
-    bad = runtime.flow.text(officer, "   ")
+    bad = drive(runtime).text(officer, "   ")
     assert "⚠" in bad.view.text
 
 
@@ -234,11 +235,11 @@ def test_form_input_validation_in_the_users_language(runtime):
     officer = CAST["officer"]
     act(runtime, officer, case.id, "accept", [None])
     cw(runtime).press(officer, f"c:a:{case.id}:investigation:hear_start")
-    assert "YYYY-MM-DD" in runtime.flow.text(officer, "下周二").view.text
-    runtime.flow.set_language(officer, "en")
+    assert "YYYY-MM-DD" in drive(runtime).text(officer, "下周二").view.text
+    drive(runtime).set_language(officer, "en")
     cw(runtime).press(officer, f"c:x:{case.id}")
     cw(runtime).press(officer, f"c:a:{case.id}:investigation:hear_start")
-    assert "Not a date" in runtime.flow.text(officer, "next tuesday").view.text
+    assert "Not a date" in drive(runtime).text(officer, "next tuesday").view.text
 
 
 def test_publicity_cannot_end_early_or_with_an_open_objection(runtime):
@@ -264,8 +265,8 @@ def test_invitations_are_single_use_expiring_and_revocable(runtime):
     assert c.invite(ADMIN, ["unit", "dongguan", "某大学"]).view.text.startswith("单位审核人只用于浙江")
     text = c.invite(ADMIN, ["officer", "dongguan"]).view.text
     code = code_in(text)
-    assert runtime.flow.start(Who(611), payload=code).menu == "staff"
-    assert runtime.flow.start(Who(612), payload=code).toast  # used
+    assert drive(runtime).start(Who(611), payload=code).menu == MenuChange(Menu.STAFF)
+    assert drive(runtime).start(Who(612), payload=code).toast  # used
     text = c.invite(ADMIN, ["officer", "dongguan"]).view.text
     late = code_in(text)
     with Session(runtime.engine) as s:
@@ -273,11 +274,11 @@ def test_invitations_are_single_use_expiring_and_revocable(runtime):
         row.expires_at = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
         s.add(row)
         s.commit()
-    assert "过期" in runtime.flow.start(Who(613), payload=late).toast
+    assert "过期" in drive(runtime).start(Who(613), payload=late).toast
     members = c.members(ADMIN).view
     revoke = next(d for d in buttons(members) if d.startswith("c:r:"))
     assert c.press(Who(611), revoke).toast  # only admins revoke
-    assert c.press(ADMIN, revoke).menu == "reset:611"
+    assert c.press(ADMIN, revoke).menu == MenuChange(Menu.USER, 611)
     assert c.queue(Who(611)).toast  # no longer staff
 
 

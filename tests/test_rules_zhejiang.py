@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dialogs import answers as A
+import dialogs.answers
 from dialogs.procedure import CaseFile, Record
 from storage.caserepo import covers
 from storage.casework import Membership
@@ -20,9 +20,9 @@ def _expert(name: str, kind: str) -> Record:
 def test_zhejiang_2_1_requires_termination_application():
     """"……出现科研失败，提出的科技计划项目终止申请，作出容错免责认定的，适用本意见"."""
     answers = complete_answers(ZJ)
-    assert A.bars("origin", ZJ, answers) == []
+    assert dialogs.answers.bars("origin", ZJ, answers) == []
     no_termination = {**answers, "gates": {**answers["gates"], "termination_filed": False}}
-    barred = A.bars("origin", ZJ, no_termination)
+    barred = dialogs.answers.bars("origin", ZJ, no_termination)
     assert [clause for _, clause, _ in barred] == ["二(一)"]
     material = next(m for m in ZJ.materials if m.id == "termination")
     assert material.required and material.clause == "二(一)" and "终止申请" in material.label.zh
@@ -40,12 +40,12 @@ def test_zhejiang_3_1_bars_only_a_completed_acceptance_and_warns_when_entered():
     """"可在科技计划项目验收前……提出书面申请": only a completed 验收 bars; entered acceptance warns."""
     answers = complete_answers(ZJ)
     done = {**answers, "gates": {**answers["gates"], "acceptance_done": True}}
-    assert [clause for _, clause, _ in A.bars("origin", ZJ, done)] == ["三(一)"]
+    assert [clause for _, clause, _ in dialogs.answers.bars("origin", ZJ, done)] == ["三(一)"]
     entered = {**answers, "gates": {**answers["gates"], "acceptance_entered": True}}
-    assert A.bars("origin", ZJ, entered) == []
-    warned = A.warnings("origin", ZJ, entered)
+    assert dialogs.answers.bars("origin", ZJ, entered) == []
+    warned = dialogs.answers.warnings("origin", ZJ, entered)
     assert [clause for _, clause, _ in warned] == ["三(一)"] and "验收一旦完成" in warned[0][2].zh
-    assert A.warnings("summary", ZJ, entered) == warned  # the summary repeats it before the declaration
+    assert dialogs.answers.warnings("summary", ZJ, entered) == warned  # the summary repeats it before the declaration
     assert problem(ZJ, entered) is None  # the application goes through
 
 

@@ -14,6 +14,7 @@ import logging
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.i18n import normalise_language, t
@@ -28,7 +29,16 @@ MAX_BAD_REQUESTS = 5
 
 
 class SendsMessages(Protocol):
-    async def send_message(self, chat_id: int, text: str) -> Any: ...
+    async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> Any: ...
+
+
+def markup_of(params: dict[str, Any]) -> InlineKeyboardMarkup | None:
+    """A notification's buttons (`params["buttons"]`: rows of [label, callback data]), e.g. "open the case"."""
+    rows = params.get("buttons") if isinstance(params, dict) else None
+    if not rows:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(str(label), callback_data=str(data)) for label, data in row]
+                                 for row in rows])
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -69,15 +79,16 @@ class OutboxWorker:
     async def deliver_due(self, bot: SendsMessages) -> int:
         """One pass; returns how many rows were delivered."""
         with session_scope(self.engine) as s:
-            due = [(r.id, r.chat_id, r.text) for r in cr.due_messages(s, utcnow(), self.batch)]
+            due = [(r.id, r.chat_id, r.text, markup_of(r.params)) for r in cr.due_messages(s, utcnow(), self.batch)]
         delivered = 0
-        for row_id, chat_id, text in due:
+        for row_id, chat_id, text, markup in due:
             wait = self._last_send + self.spacing - asyncio.get_running_loop().time()
             if wait > 0:
                 await asyncio.sleep(wait)
             self._last_send = asyncio.get_running_loop().time()
             try:
-                message = await bot.send_message(chat_id, text)
+                message = await (bot.send_message(chat_id, text, reply_markup=markup) if markup
+                                 else bot.send_message(chat_id, text))
             except RetryAfter as exc:
                 self._retry(row_id, f"RetryAfter {exc}", dt.timedelta(seconds=retry_after_seconds(exc)))
                 break  # the whole bot is throttled, not just this chat

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from dialogs.policy import Policy
+from storage import access
 from storage.casework import CaseDocument, CaseEvent, Invitation, Membership, Outbox, PendingForm
 from storage.models import Case, utcnow
 
@@ -82,7 +83,8 @@ def all_memberships(session: Session) -> list[Membership]:
 
 
 def members_for_case(session: Session, case: Case, roles: set[str]) -> list[Membership]:
-    return [m for m in all_memberships(session) if m.role in roles and covers(m, case)]
+    """Members whose role reaches the case, by the one rule of storage/access.py (the unit registry)."""
+    return access.members_for_case(session, case, roles)
 
 
 def covers(membership: Membership, case: Case) -> bool:

@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from storage import casework, clocktable, models  # noqa: F401  (registers the tables)
+from storage import casework, clocktable, invitations, models, securitylog, units  # noqa: F401  (registers the tables)
 
 
 def make_engine(url: str) -> Engine:

@@ -116,7 +116,7 @@ class CaseFileView:
         items += [t("off.case.material_item", lang, label=self.labels.action_label(case, d.kind, lang),
                     file=d.file_name or "—") for d in docs]
         if later:
-            items.append(t("off.case.materials_later", lang, items="、".join(later) if lang == "zh" else ", ".join(later)))
+            items.append(t("off.case.materials_later", lang, items=t("off.list.sep", lang).join(later)))
         buttons: list[tuple[str, str]] = [(f"📄 {u.file_name[:24]}", encode(CaseAction.SEND_FILE, FileKind.UPLOAD, u.id or 0))
                                           for u in uploads]
         buttons += [(f"📄 {d.file_name[:24]}", encode(CaseAction.SEND_FILE, FileKind.DOCUMENT, d.id or 0)) for d in docs]
@@ -151,15 +151,15 @@ class CaseFileView:
                 if last_ask > last_done:
                     owed_ids.add(nudge.until_action)
         clocks = {c.limit.id: c for c in self.desk.clocks(s, case)}
-        lines = []
+        must, may = [], []
         for a in available:
             deadline = t("off.owe.no_period", lang)
             if a.within is not None and (c := clocks.get(a.within)) is not None and c.due is not None:
                 deadline = t("off.owe.until", lang, due=c.due.date.isoformat())
-            key = "off.owe.must" if a.id in owed_ids else "off.owe.may"
-            lines.append(t(key, lang, action=a.label.get(lang), clause=a.clause or "—", deadline=deadline))
-        lines.sort(key=lambda line: not line.startswith(t("off.owe.must_mark", lang)))
-        return t("off.owe.title", lang, items="\n".join(lines))
+            owed = a.id in owed_ids
+            (must if owed else may).append(t("off.owe.must" if owed else "off.owe.may", lang, action=a.label.get(lang),
+                                             clause=a.clause or "—", deadline=deadline))
+        return t("off.owe.title", lang, items="\n".join(must + may))
 
     # -- the whole file ----------------------------------------------------------------------------------
     def text_blocks(self, s: Session, case: Case, roles: set[str], lang: str) -> list[str]:
@@ -201,8 +201,8 @@ class CaseFileView:
             blocks.append(t("off.case.security", lang, n=count))
         return blocks
 
-    def action_buttons(self, s: Session, case: Case, roles: set[str], lang: str,
-                       levels_ok: bool = True) -> list[ProcAction]:
+    def action_buttons(self, s: Session, case: Case, roles: set[str]) -> list[ProcAction]:
+        """The actions whose buttons the viewer gets: none on their own case (except the applicant's)."""
         if not self.desk.has_procedure(case):
             return []
         acts = self.desk.procedures.available(case.policy_key, self.desk.case_file(s, case), roles, self.desk.today())
@@ -217,7 +217,7 @@ class CaseFileView:
         buttons: Buttons = []
         _materials, file_rows = self._materials(s, case, lang, applicant_view or access.APPLICANT in roles)
         buttons += file_rows
-        for action in self.action_buttons(s, case, roles, lang):
+        for action in self.action_buttons(s, case, roles):
             buttons.append([(action.label.get(lang), encode(CaseAction.START_ACTION, case.id or 0, case.state, action.id))])
         if access.ADMIN in roles:
             buttons += self._move_buttons(s, case, lang)

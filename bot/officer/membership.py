@@ -82,7 +82,7 @@ class Members:
             if unit is None or unit.status != "active":
                 near = units.search(s, policy_key, rest, 5)
                 return Reply(view=View(t("off.invite.no_unit", lang, unit=rest, policy=policy_key,
-                                         near="、".join(u.name for u in near) or "—")))
+                                         near=t("off.list.sep", lang).join(u.name for u in near) or "—")))
         elif levels_of(self.desk, policy_key):
             if rest not in levels_of(self.desk, policy_key):
                 return Reply(view=View(t("off.invite.level_usage", lang,

@@ -115,8 +115,7 @@ class Notices:
     def stranded_text(self, found: Stranded, lang: str) -> str:
         case = found.case
         policy = self.desk.policies[case.policy_key]
-        roles = "、".join(self.labels.role_label(r, lang) for r in sorted(found.roles)) if lang == "zh" else \
-            ", ".join(self.labels.role_label(r, lang) for r in sorted(found.roles))
+        roles = t("off.list.sep", lang).join(self.labels.role_label(r, lang) for r in sorted(found.roles))
         reason = t(found.reason, lang, unit=found.unit or "—", typed=found.typed_unit or "—", roles=roles,
                    level=found.level or "—", policy=policy.short_name.get(lang))
         fix = t(f"{found.reason}.fix", lang, policy=case.policy_key, number=case.number, unit=found.unit or "—",
@@ -154,7 +153,7 @@ class Notices:
         for admin in self.admins():
             lang = self.desk.language_of(s, admin)
             text = t("off.units.proposed_alert", lang, name=unit.name, id=unit.id,
-                     policy=policy.short_name.get(lang) if policy else unit.policy_key, key=unit.policy_key,
+                     policy=policy.short_name.get(lang) if policy else unit.policy_key, pkey=unit.policy_key,
                      user=self.desk.name_of(s, by), user_id=by)
             buttons = [[(t("off.btn.confirm_unit", lang), encode(Admin.CONFIRM_UNIT, unit.id or 0))]]
             self._send(s, admin, "off.units.proposed_alert", text, f"unit:{unit.id}:proposed:{admin}", None, buttons)

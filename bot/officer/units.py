@@ -217,7 +217,7 @@ class UnitDesk:
         for key, policy in self.desk.policies.items():
             found = units.units_of(s, key)
             proposed = sum(1 for u in found if u.status == "proposed")
-            lines.append(t("off.units.overview_item", lang, key=key, policy=policy.short_name.get(lang),
+            lines.append(t("off.units.overview_item", lang, pkey=key, policy=policy.short_name.get(lang),
                            n=len(found) - proposed, proposed=proposed))
         return View("\n".join(lines))
 
@@ -225,7 +225,7 @@ class UnitDesk:
         found = units.units_of(s, policy_key)
         policy = self.desk.policies[policy_key]
         if not found:
-            return View(t("off.units.none", lang, policy=policy.short_name.get(lang), key=policy_key))
+            return View(t("off.units.none", lang, policy=policy.short_name.get(lang), pkey=policy_key))
         reviewers: dict[int, int] = {}
         for m in access.all_memberships(s, policy_key):
             if m.role in access.UNIT_ROLES:
@@ -238,7 +238,7 @@ class UnitDesk:
             others = [n.name for n in units.names_of(s, unit.id or 0) if units.normal(n.name) != units.normal(unit.name)]
             lines.append(t("off.units.item", lang, id=unit.id, name=unit.name,
                            level=f" · {unit.level}" if unit.level else "",
-                           aliases=t("off.units.aliases", lang, names="、".join(others)) if others else "",
+                           aliases=t("off.units.aliases", lang, names=t("off.list.sep", lang).join(others)) if others else "",
                            reviewers=reviewers.get(unit.id or 0, 0),
                            proposed=t("off.units.proposed_mark", lang) if unit.status == "proposed" else ""))
             if unit.status == "proposed":

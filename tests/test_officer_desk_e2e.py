@@ -19,7 +19,7 @@ from storage.models import Case
 from tests.botapi import BotApiServer
 from tests.conftest import fresh_database
 from tests.scenario import Step, happy_path
-from tests.test_officer_e2e import POLICIES, START, TODAY, Actor, admin_says, invite, start_bot
+from tests.test_officer_e2e import POLICIES, START, TODAY, Actor, invite, start_bot
 
 pytestmark = pytest.mark.slow
 CRITERIA = ["innovative", "strategic", "necessary", "inspiring", "records", "funds"]
@@ -73,7 +73,6 @@ def test_the_desk_end_to_end_unit_routing_notices_panel_and_the_applicants_file(
     server = world["server"]
     reviewer, officer = Actor(server, 80002, "单位审核人"), Counting(server, 80003, "省厅经办")
     applicant, lost = Actor(server, 80001, "张研究员"), Actor(server, 80004, "李研究员")
-    admin_says(world, "/units add zhejiang 浙江大学材料学院", "已登记")
     invite(world, ["unit", "zhejiang", "浙江大学材料学院"], reviewer)
     invite(world, ["officer", "zhejiang"], officer)
 

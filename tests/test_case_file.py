@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.config import Settings
+from bot.limits import utf16_len
 from bot.reply import Who
 from bot.runtime import build_runtime
 from storage.casework import Outbox
@@ -57,7 +58,9 @@ def test_a_panel_shows_how_far_it_has_come_and_what_is_missing(runtime):
     assert "专家评审：已记录 2/5（技术专家 2，财务专家 0）。还需：3 位专家，须有财务专家。" in text
     for who, action, values in steps[6:9]:
         act(runtime, CAST[who], case.id, action, values)
-    text = drive(runtime).case(CAST["officer"], case.number).view.text
+    view = drive(runtime).case(CAST["officer"], case.number).view
+    assert all(utf16_len(part) <= 4096 for part in (*view.preface, view.text))  # a long file: several messages
+    text = "\n\n".join((*view.preface, view.text))
     assert "已记录 5/5（技术专家 3，财务专家 2）。人数和类别已满足。" in text
     assert "资金使用的合规性：合规" in text and "原始资料和记录的完整性：完整" in text  # the criterion's words
 

@@ -92,7 +92,8 @@ class CaseActions:
         main = self.record(s, case, spec, values, result, act.who.user_id, acting, self.desk.now())
         if acting == access.APPLICANT:
             self.notices.applicant_acted(s, case, spec, main.id or 0)
-        notice = t("off.form.done", lang, action=spec.label.get(lang), state=self.labels.state_label(case, lang))
+        notice = t("off.form.done", lang, action=self.labels.bare(spec.label.get(lang)),
+                   state=self.labels.state_label(case, lang))
         roles = self.desk.roles(s, act.who.user_id, case)
         return Reply(view=self.files.view(s, case, roles, lang, notice), edit=True)
 

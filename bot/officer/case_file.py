@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from bot.callbacks import DOCX, Admin, CaseAction, FileKind, Files, encode, encode_wizard
 from bot.i18n import render, t
-from bot.limits import TEXT_LIMIT, clip
+from bot.limits import TEXT_LIMIT, split, utf16_len
 from bot.officer.desk import Desk
 from bot.officer.labels import Labels, short
 from bot.officer.routing import Routing
@@ -225,7 +225,11 @@ class CaseFileView:
                         (t("doc.btn.ics", lang), encode(Files.ICS, case.id or 0))])
         buttons.append([(t("off.btn.queue", lang), encode(CaseAction.QUEUE))] if staff
                        else [(t("off.btn.status", lang), encode(CaseAction.STATUS))])
-        return View(clip("\n\n".join(blocks), TEXT_LIMIT), buttons)
+        text = "\n\n".join(blocks)
+        if utf16_len(text) <= TEXT_LIMIT:
+            return View(text, buttons)
+        parts = split(text, TEXT_LIMIT)  # a long file is sent as several messages, the buttons on the last
+        return View(parts[-1], buttons, preface=parts[:-1])
 
     def _move_buttons(self, s: Session, case: Case, lang: str) -> Buttons:
         """For an admin: move the case to a registry unit its typed name resembles (the rest: /units move)."""

@@ -8,6 +8,7 @@ an event by what happened, a refusal by its reason.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from sqlmodel import Session
@@ -23,6 +24,7 @@ from storage.models import Case
 KNOWN_ROLES = {"officer", "unit_reviewer", "determination_group", "admin", "applicant", "system"}
 FLOW_ACTIONS = ("submit", "join", "invite", "revoke", "open", "file", "form", "move_unit", "units")
 SHOWN_CHARS = 80
+DETAILS_CHARS = 240  # one line of the trail; the full values stay in the trail itself
 
 
 def short(text: str, limit: int = SHOWN_CHARS) -> str:
@@ -54,6 +56,13 @@ class Labels:
         if spec is not None:
             return spec.label.get(lang)
         return t(f"off.audit.{action_id}", lang) if action_id in FLOW_ACTIONS else t("off.audit.other", lang)
+
+    @staticmethod
+    def bare(label: str) -> str:
+        """A label without its leading pictogram ("✅ 受理" → "受理"), for a sentence that has its own."""
+        head, _, rest = label.partition(" ")
+        return rest if rest and head and all(unicodedata.category(c).startswith("S") or c in "\ufe0f\u200d"
+                                             for c in head) else label
 
     def role_label(self, role: str | None, lang: str) -> str:
         return t(f"off.role.{role}", lang) if role in KNOWN_ROLES else "—"
@@ -146,7 +155,7 @@ class Labels:
             return t("off.audit.refused", lang, when=when, who=who, action=action, details=details)
         moved = e.state_before != e.state_after and e.state_after is not None
         return t("off.audit.line", lang, when=when, who=who, action=action,
-                 details=t("off.audit.details", lang, text=details) if details else "",
+                 details=t("off.audit.details", lang, text=short(details, DETAILS_CHARS)) if details else "",
                  state=t("off.audit.to_state", lang, state=after) if moved else "")
 
     def trail(self, s: Session, case: Case, staff: bool) -> list[CaseEvent]:

@@ -9,6 +9,7 @@ the bot has always sent, so keyboards already in users' chats keep working acros
     dr:r:<draft>                  Drafts.RESUME            f:t:<case>   Files.TIMELINE
     w:<draft>:<revision>:<action> a wizard press; <action> is declared by the step's widgets (dialogs/)
     c:a:<case>:<state>:<action>   CaseAction.START_ACTION  c:f:u:<id>   CaseAction.SEND_FILE
+    c:p:<case>:<field>:<option>   CaseAction.PICK          adm:cj:<id>  Admin.CONFIRM_JOIN
 
 Ids go through bot.ids.parse_id; malformed data of any kind decodes to None, which the caller refuses like
 a forged button. PTB routes each namespace to its flow with `CallbackQueryHandler(pattern=pattern(ns))`.
@@ -31,6 +32,7 @@ class Namespace(StrEnum):
     WIZARD = "w"
     CASE = "c"
     FILES = "f"
+    ADMIN = "adm"
 
 
 class Home(StrEnum):
@@ -57,10 +59,21 @@ class CaseAction(StrEnum):
     SEND_FILE = "f"  # send back an upload (u) or a case document (d)
     OPEN = "o"  # show one case
     START_ACTION = "a"  # begin a procedure action's form: case, state pressed in, action id
-    CHOOSE = "v"  # answer the form's choice field
+    CHOOSE = "v"  # answer the form's next choice field (keyboards sent before forms had one screen)
+    PICK = "p"  # set one choice field of the form's screen: case, field id, option id
     SKIP = "s"  # skip the form's optional field
     CONFIRM = "k"  # commit the form
     CANCEL = "x"  # drop the form
+
+
+class Admin(StrEnum):
+    """An administrator's buttons: people waiting to join, invitations, the unit registry, routing."""
+
+    CONFIRM_JOIN = "cj"  # let the person who opened an invitation in
+    DECLINE_JOIN = "dj"  # turn them away (the invitation is revoked)
+    REVOKE_INVITATION = "ri"  # an open invitation no longer works
+    CONFIRM_UNIT = "cu"  # a unit a researcher proposed becomes a registered one
+    MOVE_CASE = "mv"  # a case goes to another unit of the registry: case, unit
 
 
 class Files(StrEnum):
@@ -73,10 +86,10 @@ class FileKind(StrEnum):
     DOCUMENT = "d"
 
 
-ActionEnum = Home | Language | Drafts | CaseAction | Files
+ActionEnum = Home | Language | Drafts | CaseAction | Files | Admin
 NAMESPACE_OF: dict[type[StrEnum], Namespace] = {
     Home: Namespace.HOME, Language: Namespace.LANGUAGE, Drafts: Namespace.DRAFTS, CaseAction: Namespace.CASE,
-    Files: Namespace.FILES,
+    Files: Namespace.FILES, Admin: Namespace.ADMIN,
 }
 _ACTIONS_OF = {ns: enum for enum, ns in NAMESPACE_OF.items()}
 
@@ -93,8 +106,10 @@ SIGNATURES: dict[StrEnum, tuple[Arg, ...]] = {
     Drafts.RESUME: (ID,), Drafts.ASK_DELETE: (ID,), Drafts.CONFIRM_DELETE: (ID,),
     CaseAction.QUEUE: (), CaseAction.STATUS: (), CaseAction.REVOKE_MEMBER: (ID,),
     CaseAction.SEND_FILE: (FileKind, ID), CaseAction.OPEN: (ID,), CaseAction.START_ACTION: (ID, WORD, WORD),
-    CaseAction.CHOOSE: (ID, WORD), CaseAction.SKIP: (ID,), CaseAction.CONFIRM: (ID,), CaseAction.CANCEL: (ID,),
+    CaseAction.CHOOSE: (ID, WORD), CaseAction.PICK: (ID, WORD, WORD), CaseAction.SKIP: (ID,), CaseAction.CONFIRM: (ID,), CaseAction.CANCEL: (ID,),
     Files.TIMELINE: (ID,), Files.ICS: (ID,),
+    Admin.CONFIRM_JOIN: (ID,), Admin.DECLINE_JOIN: (ID,), Admin.REVOKE_INVITATION: (ID,), Admin.CONFIRM_UNIT: (ID,),
+    Admin.MOVE_CASE: (ID, ID),
 }
 DOCX = "docx"  # the wizard's "application as .docx" press: read-only, so valid on any revision
 

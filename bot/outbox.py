@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 
 from aiolimiter import AsyncLimiter
 from sqlalchemy.engine import Engine
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.i18n import normalise_language, t
@@ -37,7 +38,16 @@ LEASE = dt.timedelta(minutes=2)
 
 
 class SendsMessages(Protocol):
-    async def send_message(self, chat_id: int, text: str) -> Any: ...
+    async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> Any: ...
+
+
+def markup_of(params: dict[str, Any]) -> InlineKeyboardMarkup | None:
+    """A notification's buttons (`params["buttons"]`: rows of [label, callback data]), e.g. "open the case"."""
+    rows = params.get("buttons") if isinstance(params, dict) else None
+    if not rows:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(str(label), callback_data=str(data)) for label, data in row]
+                                 for row in rows])
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -82,10 +92,10 @@ class OutboxWorker:
             if not sent:
                 await asyncio.sleep(self.poll_interval)
 
-    def _claim(self) -> list[tuple[int | None, int, str]]:
+    def _claim(self) -> list[tuple[int | None, int, str, InlineKeyboardMarkup | None]]:
         with session_scope(self.engine) as s:
             rows = cr.claim_messages(s, self.owner, LEASE, self.batch, self.live_owners())
-            return [(r.id, r.chat_id, r.text) for r in rows]
+            return [(r.id, r.chat_id, r.text, markup_of(r.params)) for r in rows]
 
     def release(self) -> None:
         with session_scope(self.engine) as s:
@@ -95,10 +105,11 @@ class OutboxWorker:
         """One pass; returns how many rows were delivered."""
         due = await self._db(self._claim)
         delivered = 0
-        for n, (row_id, chat_id, text) in enumerate(due):
+        for n, (row_id, chat_id, text, markup) in enumerate(due):
             await self.limiter.acquire()
             try:
-                message = await bot.send_message(chat_id, text)
+                message = await (bot.send_message(chat_id, text, reply_markup=markup) if markup
+                                 else bot.send_message(chat_id, text))
             except RetryAfter as exc:
                 await self._db(self._retry, row_id, f"RetryAfter {exc}",
                                dt.timedelta(seconds=retry_after_seconds(exc)))

@@ -3,7 +3,7 @@ files and edited messages, used by the Telegram edge and the console alike.
 
 Every entry here runs inside the action context (bot/actions.py) with the screen a re-delivered update
 shows, so each flow only does its own work. Typed text and files go to the officer's open form when there
-is one (bot/officer_flow.py keeps forms), else to the researcher's open draft: the one decision about which
+is one (bot/officer/forms.py keeps forms), else to the researcher's open draft: the one decision about which
 screen is open is made here, not inside either flow.
 """
 
@@ -24,11 +24,10 @@ from bot.callbacks import (
     decode,
 )
 from bot.commands import ADMIN_MENU, STAFF_MENUS, Command, Commands
-from bot.document_flow import DocumentFlow
 from bot.flow import Flow
 from bot.i18n import t
 from bot.ids import parse_code
-from bot.officer_flow import OfficerFlow
+from bot.officer import DocumentFlow, OfficerFlow
 from bot.reply import Menu, Reply, View, Who
 from dialogs.wizard import UploadInfo
 
@@ -56,6 +55,8 @@ class Router:
             Namespace.WIZARD: Route(self._wizard, self._wizard_current),
             Namespace.CASE: Route(lambda act, p: officers.press(act, p), self._case_current),
             Namespace.FILES: Route(lambda act, p: documents.press(act, p)),
+            Namespace.ADMIN: Route(lambda act, p: officers.admin_press(act, p),
+                                   lambda act, p: officers.admin_current(act, p)),
         }
         self.commands = Commands(actions, self._command_table(), self._unknown_command)
 
@@ -76,6 +77,7 @@ class Router:
             Command("invite", "off.cmd.invite", lambda act, a: o.invite(act, a),
                     lambda act, _a: o.members(act), menus=ADMIN_MENU),
             Command("officers", "off.cmd.officers", lambda act, _a: o.members(act), menus=ADMIN_MENU),
+            Command("units", "off.cmd.units", lambda act, a: o.units_command(act, a), menus=ADMIN_MENU),
         ]
 
     def _menu_of(self, act: Act) -> Menu:

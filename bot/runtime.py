@@ -1,6 +1,6 @@
 """The composition root: settings, database, policies, calendar and wizard, and the three flows built
-side by side — the researcher's (bot/flow.py), the officers' (bot/officer_flow.py) and the documents
-(bot/document_flow.py) — with the router (bot/router.py) that the Telegram edge and the console share."""
+side by side — the researcher's (bot/flow.py), the officers' (bot/officer/) and the documents
+(bot/officer/files.py) — with the router (bot/router.py) that the Telegram edge and the console share."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from sqlalchemy.engine import Engine
 
 from bot.actions import Act, Actions
 from bot.config import Settings
-from bot.document_flow import DocumentFlow
 from bot.flow import Flow
-from bot.officer_flow import OfficerFlow
+from bot.officer import DocumentFlow, OfficerFlow
 from bot.reply import Reply
 from bot.router import Router
 from dialogs.policy import Policy, load_policies
@@ -45,7 +44,7 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     calendar = WorkCalendar()
     actions = Actions(engine, settings)
     wizard = Wizard(policies, calendar, settings.today)
-    officers = OfficerFlow(engine, policies, calendar, settings)
+    officers = OfficerFlow(policies, calendar, settings)
     documents = DocumentFlow(engine, policies, calendar, settings, ScreenBuilder(wizard))
 
     def on_submitted(act: Act, draft: Draft, reply: Reply) -> Reply:

@@ -14,6 +14,9 @@ import datetime as dt
 from dialogs.policy import Policy
 from dialogs.text import N_, Msg, Text, msg
 
+STATUS_TEXTS = {"draft_for_comment": N_("status.draft_for_comment"), "in_force": N_("status.in_force"),
+                "reform_plan": N_("status.reform_plan")}
+"""The short status of a document that has not lapsed, by Policy.status."""
 NO_NUMBER = {"draft_for_comment": N_("rules.status.no_number.draft_for_comment"),
              "issued": N_("rules.status.no_number.issued"), "reform_plan": N_("rules.status.no_number.reform_plan")}
 """What the status says of a document without a number, by its stage (Policy.stage)."""
@@ -24,7 +27,7 @@ def short_status(policy: Policy, today: dt.date) -> Msg:
     status = policy.status(today)
     if status == "lapsed":
         return msg("status.lapsed", until=(policy.valid_until or today).isoformat())
-    return msg(f"status.{status}")
+    return msg(STATUS_TEXTS[status])
 
 
 def status_lines(policy: Policy, today: dt.date) -> list[Text]:

@@ -32,7 +32,7 @@ from dialogs.answers import (
 )
 from dialogs.model import Deadline, Outcome, WizardModel
 from dialogs.policy import ItemList, Policy
-from dialogs.status import needs_confirmation
+from dialogs.status import needs_confirmation, short_status
 from dialogs.text import N_, Button, Join, Msg, Plain, Screen, Text, msg, plural
 from dialogs.widgets import (
     Choice,
@@ -59,18 +59,14 @@ STEP_TITLES = {
     "summary": N_("step.summary"), "declaration": N_("step.declaration"), "barred": N_("step.barred"),
     "submitted": N_("step.submitted"),
 }
-STATUS_TEXTS = {"draft_for_comment": N_("status.draft_for_comment"), "in_force": N_("status.in_force"),
-                "reform_plan": N_("status.reform_plan")}
 FACTS_EXCERPT = 300  # the summary shows this much of the statement; the 申请书 has all of it
-DOCX = Button(msg("doc.btn.docx"), "docx")  # the application as .docx; answered by bot/document_flow.py
+DOCX = Button(msg("doc.btn.docx"), "docx")  # the application as .docx; answered by bot/officer/files.py
 
 
 # -- texts shared by several screens (and by the 申请书) ------------------------------------------------
 def status_text(policy: Policy, today: Any) -> Text:
-    status = policy.status(today)
-    if status == "lapsed":
-        return msg("status.lapsed", until=(policy.valid_until or today).isoformat())
-    return msg(STATUS_TEXTS[status])
+    """The header's one-phrase status: dialogs/status.py's, the one the case file and the 申请书 read."""
+    return short_status(policy, today)
 
 
 def policy_header(policy: Policy, today: Any) -> Text:

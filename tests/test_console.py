@@ -76,7 +76,7 @@ def test_amounts_typed_as_digits_reach_the_amount_check(runtime):
 
 
 def test_officer_and_admin_commands_work_in_the_console(runtime):
-    text = console(runtime, ADMIN, "/invite officer zhejiang", "/officers")
+    text = console(runtime, ADMIN, "/invite officer zhejiang 73", "/officers")  # an invitation names its person
     assert "已创建邀请" in text and "start" in text
     code = text.split("/start ")[1].split()[0] if "/start " in text else text.split("start=")[1].split()[0]
     joined = console(runtime, 73, f"/start {code}", "/queue")

@@ -29,6 +29,7 @@ from bot.reply import Who
 from bot.runtime import build_runtime
 from storage.casework import CaseEvent, Membership
 from storage.models import Case, Draft, Upload
+from storage.securitylog import SecurityEvent
 from tests.driver import drive
 from tests.scenario import happy_path
 from tests.test_flow import play
@@ -117,9 +118,11 @@ def test_every_path_refuses_every_hostile_id_clearly(world):
                 if name != "start" and reply.files:
                     assert x == " 1", (name, x)  # " 1" is case 1: the applicant's own, and the officer's to see
     assert _counts(runtime) == before, "a hostile id changed something"
-    with Session(runtime.engine) as s:
+    with Session(runtime.engine) as s:  # a stranger's refusal goes to the security log, not a case's trail
         refused = s.exec(select(CaseEvent).where(CaseEvent.refused == True)).all()  # noqa: E712
-        assert refused, "forged case buttons are audited"
+        logged = s.exec(select(SecurityEvent)).all()
+        assert refused or logged, "forged case buttons are recorded"
+        assert {e.actor_id for e in logged} <= {ADMIN.user_id, APPLICANT.user_id}
 
 
 def test_the_largest_id_reaches_the_database_and_is_simply_not_found(world):

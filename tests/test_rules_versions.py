@@ -14,6 +14,7 @@ from sqlmodel import Session
 import dialogs.answers
 from storage import caserepo as cr
 from storage.models import Case
+from tests.casework_scenario import MEETING
 from tests.rules_kit import POLICIES, complete_answers, uploads_for
 from tests.test_officer_flow import APPLICANT, CAST, act, runtime, setup_cast, state_of  # noqa: F401
 
@@ -73,7 +74,7 @@ V1_CASES: dict[str, dict[str, Any]] = {
         "state": "meeting",
         "trail": [("accept", {}, "accepted"), ("section_opinion", {"opinion": "建议免责"}, None),
                   ("resource_review", {"opinion": "同意"}, None)],
-        "continue": [("officer", "decide", ["exempt", None]), ("officer", "feedback", [None])],
+        "continue": [("officer", "decide", ["exempt", None, *MEETING]), ("officer", "feedback", [None])],
         "final": "closed",
     },
     "zhejiang": {
@@ -84,7 +85,7 @@ V1_CASES: dict[str, dict[str, Any]] = {
                         "strategic": "good", "necessary": "good", "inspiring": "good", "records": "good",
                         "funds": "good", "opinion": "同意"}, None) for i in range(5)],
         "continue": [("officer", "experts_done", ["diligent", "一致同意"]),
-                     ("officer", "decide", ["not_recognised", "集体审议认为记录不完整"]),
+                     ("officer", "decide", ["not_recognised", "集体审议认为记录不完整", *MEETING]),
                      ("officer", "feedback_no", [])],
         "final": "closed",
     },

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from sqlmodel import Session
+
 import dialogs.answers
 from dialogs.procedure import CaseFile, Record
-from storage.caserepo import covers
+from storage.access import covers
 from storage.casework import Membership
+from storage.db import create_schema, make_engine
 from storage.models import Case
 from tests.rules_kit import POLICIES, PROCS, TODAY, complete_answers, officer, problem
 
@@ -88,7 +91,7 @@ def test_zhejiang_3_3_panel_conclusion_is_recorded():
     assert officer("zhejiang", case, "experts_done", {"conclusion": "not_shown", "summary": "记录不完整"}).ok
 
 
-def test_zhejiang_3_last_basic_public_cases_go_to_the_fund_office():
+def test_zhejiang_3_last_basic_public_cases_go_to_the_fund_office(database_url):
     """"省基础公益研究专项的容错免责申请由省自然科学基金委员会办公室受理，组织开展调查核实和专家评审"."""
     basic = {"project": {"funding_level": "basic_public"}}
     provincial = {"project": {"funding_level": "provincial"}}
@@ -101,10 +104,15 @@ def test_zhejiang_3_last_basic_public_cases_go_to_the_fund_office():
     assert not ZJ.officer_reaches("basic_public", provincial) and ZJ.officer_reaches(None, provincial)
     case = Case(number="ZJ-2026-0001", draft_id=1, applicant_id=1, policy_key="zhejiang", policy_version=2,
                 answers=basic)
-    assert covers(Membership(user_id=2, role="officer", policy_key="zhejiang", level="basic_public"), case)
     other = Case(number="ZJ-2026-0002", draft_id=2, applicant_id=1, policy_key="zhejiang", policy_version=2,
                  answers=provincial)
-    assert not covers(Membership(user_id=2, role="officer", policy_key="zhejiang", level="basic_public"), other)
+    office_member = Membership(user_id=2, role="officer", policy_key="zhejiang", level="basic_public")
+    department = Membership(user_id=3, role="officer", policy_key="zhejiang")
+    engine = make_engine(database_url)
+    create_schema(engine)
+    with Session(engine) as s:  # storage/access.py, the one rule of who reaches a case
+        assert covers(s, office_member, case) and covers(s, department, case)  # the department decides it
+        assert not covers(s, office_member, other) and covers(s, department, other)
     received = CaseFile("received", answers=basic)
     assert {a.id for a in PROCS.available("zhejiang", received, {"officer"}, TODAY, {None})} == set()
     assert "accept" in {a.id for a in PROCS.available("zhejiang", received, {"officer"}, TODAY, {"basic_public"})}

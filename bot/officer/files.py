@@ -1,6 +1,8 @@
-"""The researcher's files, independent of the transport: the application .docx (on submission and on
-demand), /timeline and /ics. Every entry point takes the `Act` of bot/actions.py (the update claimed in the
-same transaction), checks that the user may see what they ask for, and answers bad input in their language.
+"""A case's files, independent of the transport: the application .docx (on submission and on demand),
+/timeline and /ics, for the applicant and for the staff the case reaches. Every entry point takes the `Act`
+of bot/actions.py (the update claimed in the same transaction), checks with storage/access.py that the user
+may see what they ask for, and answers bad input in their language. The documents themselves are built by
+bot/documents/.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dialogs.wizard import DraftView, UploadInfo
 from scheduler.calendar import WorkCalendar
 from scheduler.clockevents import case_clock_events as clock_events
 from scheduler.clockevents import local_date
-from storage import caserepo, repo
+from storage import access, caserepo, repo
 from storage.models import Case, Draft
 
 log = logging.getLogger(__name__)
@@ -77,9 +79,7 @@ class DocumentFlow:
 
     # -- cases: /timeline and /ics ------------------------------------------------------------------------
     def _may_see(self, s: Session, user_id: int, case: Case) -> bool:
-        if case.applicant_id == user_id:
-            return True
-        return any(caserepo.covers(m, case) for m in caserepo.memberships_of(s, user_id))
+        return access.may_see(s, user_id, case, self.settings.admin_ids)
 
     def _case(self, s: Session, who: Who, args: list[str], lang: str) -> Case | str:
         """The case named in `args` (number or id), else the user's latest; or the message saying why not."""
@@ -129,13 +129,8 @@ class DocumentFlow:
         caption = clip(t("doc.ics.caption", lang, n=len(entries)), CAPTION_LIMIT)
         return Reply(files=[OutFile("document", f"{name}-deadlines.ics", content, ICS_MIME, caption)])
 
-    def _all_cases(self, s: Session, user_id: int) -> list[Case]:
-        own = list(s.exec(select(Case).where(Case.applicant_id == user_id).order_by(col(Case.id))))
-        memberships = caserepo.memberships_of(s, user_id)
-        if not memberships:
-            return own
-        keys = {m.policy_key for m in memberships}
-        seen = {c.id for c in own}
-        reached = [c for key in sorted(keys) for c in caserepo.cases_of_policy(s, key)
-                   if c.id not in seen and any(caserepo.covers(m, c) for m in memberships)]
-        return own + reached
+    @staticmethod
+    def _all_cases(s: Session, user_id: int) -> list[Case]:
+        """The applicant's own cases first, then every case their roles reach."""
+        visible = access.visible_cases(s, user_id)
+        return [c for c in visible if c.applicant_id == user_id] + [c for c in visible if c.applicant_id != user_id]

@@ -28,10 +28,17 @@ class SecurityEvent(SQLModel, table=True):
     last_at: dt.datetime = Field(default_factory=utcnow, index=True)
 
 
+def printable(text: str) -> str:
+    """What the attempt sent, kept as evidence but with control characters spelled out (`\\x00`):
+    PostgreSQL refuses a NUL in a text column outright, and a forged button may well carry one."""
+    return "".join(ch if ch >= " " or ch == "\t" else f"\\x{ord(ch):02x}" for ch in text)
+
+
 def record(session: Session, actor_id: int, case_id: int | None, action: str, why: str, detail: str = "",
            at: dt.datetime | None = None) -> SecurityEvent:
     """Count one more of this attempt (a new row only the first time)."""
     at = at or utcnow()
+    action, detail = printable(action), printable(detail)
     stmt = select(SecurityEvent).where(SecurityEvent.actor_id == actor_id, SecurityEvent.action == action[:40],
                                        SecurityEvent.why == why)
     stmt = stmt.where(col(SecurityEvent.case_id).is_(None) if case_id is None else SecurityEvent.case_id == case_id)

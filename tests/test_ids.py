@@ -125,6 +125,16 @@ def test_every_path_refuses_every_hostile_id_clearly(world):
         assert {e.actor_id for e in logged} <= {ADMIN.user_id, APPLICANT.user_id}
 
 
+def test_a_strangers_forged_press_with_a_nul_is_logged_with_the_nul_spelled_out(world):
+    runtime, flow = world
+    stranger = Who(777, "陌生人")
+    reply = flow.press(stranger, "c:o:\x00", update_id=70_001)  # PostgreSQL refuses a NUL in a text column
+    assert reply.toast
+    with Session(runtime.engine) as s:
+        [row] = s.exec(select(SecurityEvent).where(SecurityEvent.actor_id == stranger.user_id)).all()
+    assert "\x00" not in row.detail and "\\x00" in row.detail
+
+
 def test_the_largest_id_reaches_the_database_and_is_simply_not_found(world):
     runtime, flow = world
     for data in (f"c:o:{MAX_ID}", f"dr:r:{MAX_ID}", f"w:{MAX_ID}:{MAX_ID}:next", f"f:t:{MAX_ID}"):

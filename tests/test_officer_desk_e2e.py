@@ -120,7 +120,7 @@ def test_the_desk_end_to_end_unit_routing_notices_panel_and_the_applicants_file(
         choice_presses = officer.pressed[pressed_before:]  # after the one press that opened the form
         assert len(choice_presses) == 8 and len({m for m, _d in choice_presses}) == 1  # one keyboard + confirm
     assert "已记录 3/5（技术专家 2，财务专家 1）" in seen_progress and "还需" in seen_progress
-    officer.act(case, "experts_done", [])
+    officer.act(case, "experts_done", ["diligent", "五位专家一致认为已履行勤勉尽责义务"])  # 三(三): the panel's conclusion
     officer.act(case, "decide", ["exempt", "实施记录完整，属于技术路线选择失误（二(二)2）", "2026年第5次厅务会",
                                  "2026-11-18", "厅长、分管副厅长、相关处室负责人"])
 

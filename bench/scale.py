@@ -1,4 +1,4 @@
-"""Scale: per-update latency of the researcher flow (`bot.flow.Flow`, no Telegram) with 100, 10,000 and
+"""Scale: per-update latency of the researcher flow (`bot.router.Router` into `bot.flow.Flow`, no Telegram) with 100, 10,000 and
 100,000 stored drafts and cases of other users, and whether its queries use indexes.
 
     .venv/bin/python -m bench.scale [--sizes 100,10000,100000] [--researchers 3] [--database-url URL]
@@ -28,7 +28,8 @@ from sqlalchemy.engine import Engine
 
 from bench.common import machine, median_ms, p95_ms, verdict, write_section
 from bot.config import Settings
-from bot.flow import Flow, Reply, Who
+from bot.reply import Reply, Who
+from bot.router import Router
 from bot.runtime import build_runtime
 from dialogs.wizard import UploadInfo
 from storage.inbox import InboxUpdate
@@ -105,10 +106,10 @@ def _find(reply: Reply, action: str) -> str:
     raise AssertionError(f"no button {action!r}")
 
 
-def one_application(flow: Flow, who: Who, steps: list[Step], update_ids: list[int]) -> list[float]:
+def one_application(flow: Router, who: Who, steps: list[Step], update_ids: list[int]) -> list[float]:
     """A full application through the flow; returns the seconds each update took."""
     samples = []
-    reply = flow.new_draft(who, update_ids.pop())
+    reply = flow.command(who, "new", [], update_ids.pop())
     for step in steps:
         began = time.perf_counter()
         if step.kind == "press":
@@ -170,7 +171,7 @@ def measure(urls: list[str], sizes: list[int], researchers: int) -> tuple[dict[i
         fill(runtime.engine, 0, size)
         settle(runtime.engine)
         warm = Who(900 + n, "预热")  # one unmeasured application: caches and statement compilation
-        one_application(runtime.flow, warm, happy_path(runtime.policies["dongguan"], start_date=start), update_ids)
+        one_application(runtime.router, warm, happy_path(runtime.policies["dongguan"], start_date=start), update_ids)
     log = StatementLog(runtimes[-1].engine)
     log.on = True
     results: dict[int, list[float]] = {size: [] for size in sizes}
@@ -179,7 +180,7 @@ def measure(urls: list[str], sizes: list[int], researchers: int) -> tuple[dict[i
         for runtime, size in zip(runtimes, sizes, strict=True):
             policy = runtime.policies[keys[r % len(keys)]]
             who = Who(1_000 + r, "研究员")
-            results[size] += one_application(runtime.flow, who, happy_path(policy, start_date=start), update_ids)
+            results[size] += one_application(runtime.router, who, happy_path(policy, start_date=start), update_ids)
     for size, samples in results.items():
         print(f"{size:>7} stored: median {median_ms(samples):.2f} ms/update, p95 {p95_ms(samples):.2f} ms",
               flush=True)

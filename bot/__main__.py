@@ -34,8 +34,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(2) from None
 
     if args.mode == "console":
-        from bot.console import run_console
+        from bot.console import quiet_logging, run_console
 
+        quiet_logging()  # log lines (migrations, machines) go to data/console.log, not into the dialog
         return run_console(build_runtime(settings), args.user_id)
     if not settings.bot_token:
         print(t("bot.no_token", settings.default_language), file=sys.stderr)
@@ -47,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     from bot.services import run
 
     runtime = build_runtime(settings)
-    app = TelegramBot(runtime.flow, settings).build()
-    return run(app, runtime.flow, settings, webhook=args.webhook)
+    app = TelegramBot(runtime).build()
+    return run(app, runtime, webhook=args.webhook)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from sqlmodel import Session
 
 from bot.config import SHANGHAI, Settings
 from bot.i18n import normalise_language, render
-from bot.officer_flow import OfficerFlow
+from bot.officer import OfficerFlow
 from dialogs.policy import Policy, TimeLimit
 from dialogs.text import Msg
 from scheduler.calendar import WorkCalendar
@@ -58,7 +58,10 @@ class OutboxHooks:
         caserepo.enqueue(session, chat_id, text.key, {}, render(text, lang), dedupe_key, case_id)
 
     def staff_for(self, session: Session, case: Case) -> list[int]:
-        """Officers who cover the case — never the applicant themself, even if they hold a role."""
+        """Those who can act on the case now (bot/officer/routing.py) — never the applicant themself, and
+        never a unit reviewer whose part is done."""
+        if self.casework is not None:
+            return self.casework.alert_recipients(session, case)
         ids = {m.user_id for m in caserepo.members_for_case(session, case, STAFF_ROLES)}
         ids.discard(case.applicant_id)
         return sorted(ids)

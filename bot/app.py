@@ -1,8 +1,20 @@
-"""The Telegram edge: updates in, flow calls, messages out. No dialog logic lives here."""
+"""The Telegram edge: updates in, router calls, messages out. No dialog logic lives here.
+
+Each callback namespace is routed by PTB itself (`CallbackQueryHandler(pattern=…)`), each command comes
+from the registry in bot/commands.py, and every call into the flows — database work, and the .docx and
+PNG builds — runs in a thread pool of WORKER_THREADS threads, so the event loop only moves messages.
+Updates reach `Application.process_update` from the inbox (bot/dispatch.py), one chat's one at a time and
+in order; a failure inside a pooled call comes back to `on_error`, which tells the inbox whether to retry.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from telegram import (
     BotCommand,
@@ -26,21 +38,18 @@ from telegram.ext import (
     filters,
 )
 
-from bot.config import Settings
+from bot.callbacks import Namespace, pattern
+from bot.commands import split_command
 from bot.dispatch import first_attempt, report_failure
-from bot.document_flow import COMMANDS as DOC_COMMANDS
-from bot.document_flow import OutFile
-from bot.flow import Flow, Reply, Who
 from bot.i18n import normalise_language, t
-from bot.officer_flow import CaseReply
+from bot.limits import TEXT_LIMIT, TOAST_LIMIT, clip
+from bot.reply import Menu, OutFile, Reply, Who
 from bot.resilience import RetryingRateLimiter, record_blocked
+from bot.runtime import Runtime
 from dialogs.wizard import UploadInfo
 
 log = logging.getLogger(__name__)
-COMMANDS = ["new", "drafts", "language", "help"]
-STAFF_COMMANDS = ["queue", "case", "status", "new", "drafts", "language", "help"]
-ADMIN_COMMANDS = [*STAFF_COMMANDS, "invite", "officers"]
-OFFICER_COMMAND_TEXTS = {"queue", "case", "status", "invite", "officers"}  # described in officer.po
+T = TypeVar("T")
 
 
 def _who(update: Update) -> Who:
@@ -57,9 +66,15 @@ def _markup(buttons: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup | None
 
 
 class TelegramBot:
-    def __init__(self, flow: Flow, settings: Settings) -> None:
-        self.flow = flow
-        self.settings = settings
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.router = runtime.router
+        self.settings = runtime.settings
+        self.pool = ThreadPoolExecutor(max_workers=runtime.settings.worker_threads, thread_name_prefix="flow")
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        """A flow call, off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self.pool, functools.partial(fn, *args))
 
     def build(self) -> Application:
         # no Updater: updates come through the inbox (bot/services.py: the poller or the webhook endpoint)
@@ -70,54 +85,43 @@ class TelegramBot:
             builder = builder.rate_limiter(RetryingRateLimiter(max_retries=3))
         app = builder.build()
         app.add_handler(TypeHandler(Update, self.only_private_users), group=-1)
-        app.add_handler(CommandHandler("start", self.on_start))
-        app.add_handler(CommandHandler("new", self.on_new))
-        app.add_handler(CommandHandler("drafts", self.on_drafts))
-        app.add_handler(CommandHandler("language", self.on_language))
-        app.add_handler(CommandHandler("help", self.on_help))
-        app.add_handler(CommandHandler("timeline", self.on_timeline))
-        app.add_handler(CommandHandler("ics", self.on_ics))
-        app.add_handler(CommandHandler("queue", self.on_queue))
-        app.add_handler(CommandHandler("case", self.on_case))
-        app.add_handler(CommandHandler("status", self.on_status))
-        app.add_handler(CommandHandler("invite", self.on_invite))
-        app.add_handler(CommandHandler("officers", self.on_officers))
-        app.add_handler(CallbackQueryHandler(self.on_press))
-        app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self.on_text))
-        app.add_handler(MessageHandler(filters.Document.ALL | filters.PHOTO, self.on_document))
+        new_message = filters.UpdateType.MESSAGE
+        for command in self.router.commands:
+            app.add_handler(CommandHandler(command.name, self._command(command.name), filters=new_message))
+        app.add_handler(MessageHandler(new_message & filters.COMMAND, self.on_unknown_command))
+        for namespace in Namespace:
+            app.add_handler(CallbackQueryHandler(self._press(namespace), pattern=pattern(namespace)))
+        app.add_handler(CallbackQueryHandler(self._press(None)))  # anything else: refused by the router
+        app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, self.on_edited))
+        app.add_handler(MessageHandler(new_message & filters.TEXT & ~filters.COMMAND, self.on_text))
+        app.add_handler(MessageHandler(new_message & (filters.Document.ALL | filters.PHOTO), self.on_document))
         app.add_handler(MessageHandler(filters.ALL, self.on_other))
         app.add_error_handler(self.on_error)
         return app
 
     async def _post_init(self, app: Application) -> None:
         for lang, code in (("zh", None), ("zh", "zh"), ("en", "en")):
-            commands = [BotCommand(c, t(f"cmd.{c}", lang)) for c in COMMANDS]
-            commands += [BotCommand(c, t(f"doc.cmd.{c}", lang)) for c in DOC_COMMANDS]
-            commands.append(BotCommand("status", t("off.cmd.status", lang)))  # an applicant's cases
-            await app.bot.set_my_commands(commands, language_code=code)
-        casework = self.flow.casework
-        if casework is not None:
-            casework.bot_username = app.bot.username
-            for admin_id in self.settings.admin_ids:
-                await self._set_menu(app.bot, admin_id, "admin")
+            await app.bot.set_my_commands(self._menu_commands(Menu.USER, lang), language_code=code)
+        self.runtime.officers.bot_username = app.bot.username
+        for admin_id in self.settings.admin_ids:
+            await self._set_menu(app.bot, admin_id, Menu.ADMIN)
         # the outbox sender and the reminder scheduler run in one process of all (bot/services.py)
 
     async def _post_stop(self, app: Application) -> None:
-        pass
+        self.pool.shutdown(wait=True)
 
-    async def _set_menu(self, bot: object, chat_id: int, menu: str) -> None:
+    def _menu_commands(self, menu: Menu, lang: str) -> list[BotCommand]:
+        return [BotCommand(c.name, t(c.description, lang)) for c in self.router.commands.menu(menu)]
+
+    async def _set_menu(self, bot: Any, chat_id: int, menu: Menu) -> None:
         """Each role sees its own commands: staff and admins get theirs in their own chat only."""
-        names = ADMIN_COMMANDS if menu == "admin" else STAFF_COMMANDS if menu == "staff" else None
-        lang = self.flow.language_of(Who(chat_id))
+        lang = await self._call(self.runtime.actions.language_of, Who(chat_id))
         scope = BotCommandScopeChat(chat_id)
         try:
-            if names is None:
-                await bot.delete_my_commands(scope=scope)  # type: ignore[attr-defined]
+            if menu is Menu.USER:
+                await bot.delete_my_commands(scope=scope)
             else:
-                commands = [BotCommand(c, t(f"off.cmd.{c}" if c in OFFICER_COMMAND_TEXTS else f"cmd.{c}", lang))
-                            for c in names]
-                commands += [BotCommand(c, t(f"doc.cmd.{c}", lang)) for c in DOC_COMMANDS]
-                await bot.set_my_commands(commands, scope=scope)  # type: ignore[attr-defined]
+                await bot.set_my_commands(self._menu_commands(menu, lang), scope=scope)
         except Exception:  # noqa: BLE001 - a menu is a convenience; never fail the action for it
             log.exception("could not set the command menu of chat %s", chat_id)
 
@@ -128,68 +132,47 @@ class TelegramBot:
         user blocking the bot (my_chat_member → kicked) is recorded instead."""
         member = update.my_chat_member
         if member is not None and member.new_chat_member.status == "kicked" and update.effective_user:
-            record_blocked(self.flow.engine, update.effective_user.id)
+            await self._call(record_blocked, self.runtime.engine, update.effective_user.id)
             raise ApplicationHandlerStop
         chat = update.effective_chat
         if update.effective_user is None or (chat is not None and chat.type != "private"):
             raise ApplicationHandlerStop
 
-    async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        payload = context.args[0] if context.args else None
-        await self.deliver(update, context, self.flow.start(_who(update), update.update_id, payload))
+    def _command(self, name: str) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Any]:
+        async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            reply = await self._call(self.router.command, _who(update), name, list(context.args or []),
+                                     update.update_id)
+            await self.deliver(update, context, reply)
+        return handle
 
-    def _casework(self):  # noqa: ANN202 - OfficerFlow; always wired by bot.runtime
-        assert self.flow.casework is not None
-        return self.flow.casework
-
-    async def on_queue(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.deliver(update, context, self._casework().queue(_who(update), update.update_id))
-
-    async def on_case(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        ref = " ".join(context.args or [])
-        await self.deliver(update, context, self._casework().case(_who(update), ref, update.update_id))
-
-    async def on_status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.deliver(update, context, self._casework().status(_who(update), update.update_id))
-
-    async def on_invite(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def on_unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        assert message is not None
+        name, args = split_command(message.text or "") or ("", [])
         await self.deliver(update, context,
-                           self._casework().invite(_who(update), list(context.args or []), update.update_id))
+                           await self._call(self.router.command, _who(update), name, args, update.update_id))
 
-    async def on_officers(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.deliver(update, context, self._casework().members(_who(update), update.update_id))
-
-    async def on_new(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.deliver(update, context, self.flow.new_draft(_who(update), update.update_id))
-
-    async def on_drafts(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.deliver(update, context, self.flow.drafts(_who(update), update.update_id))
-
-    async def on_language(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.deliver(update, context, self.flow.set_language(_who(update), None, update.update_id))
-
-    async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.deliver(update, context, self.flow.help(_who(update), update.update_id))
-
-    async def on_timeline(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert self.flow.documents is not None
-        await self.deliver(update, context, self.flow.documents.timeline(_who(update), list(context.args or []),
-                                                                         update.update_id))
-
-    async def on_ics(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert self.flow.documents is not None
-        await self.deliver(update, context, self.flow.documents.ics(_who(update), list(context.args or []),
-                                                                    update.update_id))
-
-    async def on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        query = update.callback_query
-        assert query is not None
-        await self.deliver(update, context, self.flow.press(_who(update), query.data or "", update.update_id))
+    def _press(self, namespace: Namespace | None) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Any]:
+        async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            query = update.callback_query
+            assert query is not None
+            reply = await self._call(self.router.press, _who(update), query.data or "", update.update_id, namespace)
+            await self.deliver(update, context, reply)
+        return handle
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         assert message is not None
-        await self.deliver(update, context, self.flow.text(_who(update), message.text or "", update.update_id))
+        reply = await self._call(self.router.text, _who(update), message.text or "", update.update_id,
+                                 message.message_id)
+        await self.deliver(update, context, reply)
+
+    async def on_edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        assert message is not None
+        reply = await self._call(self.router.edited, _who(update), message.text or "", message.message_id,
+                                 update.update_id)
+        await self.deliver(update, context, reply)
 
     async def on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -202,12 +185,13 @@ class TelegramBot:
             photo = message.photo[-1]
             upload = UploadInfo("", f"photo-{photo.file_unique_id}.jpg", photo.file_size or 0, photo.file_id,
                                 photo.file_unique_id, "image/jpeg")
-        await self.deliver(update, context, self.flow.document(_who(update), upload, update.update_id))
+        await self.deliver(update, context,
+                           await self._call(self.router.document, _who(update), upload, update.update_id))
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_user is None or update.effective_chat is None:
             return
-        lang = self.flow.language_of(_who(update))
+        lang = await self._call(self.runtime.actions.language_of, _who(update))
         await context.bot.send_message(update.effective_chat.id, t("err.unsupported", lang))
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -215,7 +199,7 @@ class TelegramBot:
         flow call is one transaction, so a failure rolls back as a whole."""
         if isinstance(context.error, Forbidden) and isinstance(update, Update) and update.effective_user:
             log.info("user %s blocked the bot: %s", update.effective_user.id, context.error)
-            record_blocked(self.flow.engine, update.effective_user.id)
+            await self._call(record_blocked, self.runtime.engine, update.effective_user.id)
             return  # telling them about it would be refused the same way
         # not the user's doing (database away, lock timeout): the inbox keeps the update and retries it
         retried = report_failure(context.error)
@@ -227,17 +211,17 @@ class TelegramBot:
             return
         if retried and not first_attempt():
             return  # told once already
-        key = "ops.retrying" if retried else "err.internal"
         try:  # a database that is away would keep us waiting here: the user's own Telegram language then
             lang = (normalise_language(update.effective_user.language_code or self.settings.default_language)
-                    if retried else self.flow.language_of(_who(update)))
+                    if retried else await self._call(self.runtime.actions.language_of, _who(update)))
         except Exception:  # noqa: BLE001 - the database itself may be what failed
             lang = self.settings.default_language
+        text = t("ops.retrying", lang) if retried else t("err.internal", lang)
         try:
             if update.callback_query is not None:
-                await update.callback_query.answer(t(key, lang), show_alert=True)
+                await update.callback_query.answer(text, show_alert=True)
             else:
-                await context.bot.send_message(update.effective_chat.id, t(key, lang))
+                await context.bot.send_message(update.effective_chat.id, text)
         except Exception:  # noqa: BLE001
             log.exception("could not tell the user about the failure")
 
@@ -245,45 +229,48 @@ class TelegramBot:
     async def deliver(self, update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
         query = update.callback_query
         if query is not None:
+            toast = clip(reply.toast, TOAST_LIMIT) if reply.toast else None
             try:
-                await query.answer(reply.toast, show_alert=reply.alert if reply.toast else False)
+                await query.answer(toast, show_alert=reply.alert if toast else False)
             except BadRequest as exc:  # "query is too old" after a restart with a backlog: show the screen anyway
                 log.info("could not answer callback query %s: %s", query.id, exc)
         chat = update.effective_chat
-        if isinstance(reply, CaseReply) and not reply.duplicate and chat is not None:
-            if reply.document:
-                await context.bot.send_document(chat.id, reply.document)
-            if reply.menu:
-                target, _, other = reply.menu.partition(":")
-                await self._set_menu(context.bot, int(other) if other else chat.id,
-                                     "user" if target == "reset" else target)
-        if reply.duplicate:
-            return
         assert chat is not None
+        if reply.document:
+            await context.bot.send_document(chat.id, reply.document)
+        if reply.menu is not None:
+            await self._set_menu(context.bot, reply.menu.chat_id or chat.id, reply.menu.menu)
         if reply.view is None:
-            await self._send_files(context, chat.id, getattr(reply, "files", []))
+            await self._send_files(context, chat.id, reply.files)
             return
-        markup = _markup(reply.view.buttons)
+        view = reply.view
+        markup = _markup(view.buttons)
+        text = clip(view.text, TEXT_LIMIT)
         shown: Message | bool | None = None
-        if reply.edit and query is not None and query.message is not None:
+        if view.preface:  # a screen in several messages is always sent anew, in order
+            for part in view.preface:
+                await context.bot.send_message(chat.id, clip(part, TEXT_LIMIT))
+            shown = await context.bot.send_message(chat.id, text, reply_markup=markup)
+            message_id = shown.message_id
+        elif reply.edit and query is not None and query.message is not None:
             try:
-                shown = await query.edit_message_text(reply.view.text, reply_markup=markup)
+                shown = await query.edit_message_text(text, reply_markup=markup)
                 message_id = query.message.message_id
             except BadRequest as exc:
                 if "not modified" in str(exc).lower():
                     message_id = query.message.message_id
                 else:  # deleted, too old to edit, or not ours: show the screen as a new message
                     log.info("could not edit message %s (%s); sending anew", query.message.message_id, exc)
-                    shown = await context.bot.send_message(chat.id, reply.view.text, reply_markup=markup)
+                    shown = await context.bot.send_message(chat.id, text, reply_markup=markup)
                     message_id = shown.message_id
         else:
-            message_id = await self._edit_screen(context, chat.id, reply.screen_message_id, reply.view.text, markup)
+            message_id = await self._edit_screen(context, chat.id, reply.screen_message_id, text, markup)
             if message_id is None:
-                shown = await context.bot.send_message(chat.id, reply.view.text, reply_markup=markup)
+                shown = await context.bot.send_message(chat.id, text, reply_markup=markup)
                 message_id = shown.message_id
         if reply.draft_id is not None and message_id != reply.shown_message_id:
-            self.flow.remember_message(reply.draft_id, message_id)
-        await self._send_files(context, chat.id, getattr(reply, "files", []))
+            await self._call(self.runtime.flow.remember_message, reply.draft_id, message_id)
+        await self._send_files(context, chat.id, reply.files)
 
     @staticmethod
     async def _edit_screen(context: ContextTypes.DEFAULT_TYPE, chat_id: int, message_id: int | None, text: str,

@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from dialogs.tz import SHANGHAI
 
 
 class Settings(BaseSettings):
@@ -31,6 +30,8 @@ class Settings(BaseSettings):
     today_override: dt.date | None = None
     now_override: dt.datetime | None = None
     reminder_scan_seconds: float = 30.0
+    # Threads that run flow calls (database work) and document and picture builds off the event loop.
+    worker_threads: int = Field(default=4, ge=1, le=64)
     # Officer alert points for every running clock: "half", "due", "overdue" and numbers of working days left.
     officer_alerts: str = "half,2,due,overdue"
     # Webhook mode (`python -m bot --webhook`): Telegram POSTs updates to WEBHOOK_URL (https in

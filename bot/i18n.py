@@ -1,17 +1,24 @@
 """The message catalogue: gettext .po files read with Babel, and the renderer of dialog texts.
 
-The catalogue is read straight from the .po files (no compiled .mo to keep in step), once per
-process. Chinese is the first language; English the second.
+Every domain file of a locale (messages.po, officer.po, documents.po, …) is read with Babel and merged —
+a key defined twice is an error, not a silent override — then compiled in memory to a gettext catalogue,
+so `ngettext` chooses plural forms by each file's Plural-Forms rule (Chinese has one form, English two).
+Keys are the msgids (`wiz.deadline`): Babel's extractor finds them in the code (babel.cfg), and
+`python -m bot.i18n_tools check|update` keeps the catalogues and the code in step (CONTRIBUTING.md).
+Chinese is the first language and the fallback; English the second.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from functools import cache
-from gettext import c2py
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.support import Translations
 
 from dialogs.policy import LText
 from dialogs.text import Join, Msg, Plain, Text
@@ -21,43 +28,54 @@ LANGUAGES = {"zh": "zh_CN", "en": "en"}
 DEFAULT_LANGUAGE = "zh"
 
 
-@cache
-def _read(lang: str) -> tuple[dict[str, str], dict[str, tuple[str, ...]], Callable[[int], int]]:
-    """All gettext domains of a locale merged (messages.po, officer.po, …): one file per part of the
-    product keeps catalogues small; a key defined twice is an error, not a silent override. Entries
-    with ``msgid_plural`` keep every form, chosen by the locale's ``Plural-Forms`` header."""
+def domain_files(lang: str) -> list[Path]:
     locale = LANGUAGES.get(lang, LANGUAGES[DEFAULT_LANGUAGE])
-    merged: dict[str, str] = {}
-    plurals: dict[str, tuple[str, ...]] = {}
-    plural_expr = "0"
-    for path in sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po")):
+    return sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po"))
+
+
+def key_of(message_id: str | tuple[str, ...]) -> str:
+    return message_id[0] if isinstance(message_id, tuple) else message_id
+
+
+@cache
+def merged_catalog(lang: str) -> Catalog:
+    """All gettext domains of a locale as one Babel catalog; a key in two files raises KeyError."""
+    locale = LANGUAGES.get(lang, LANGUAGES[DEFAULT_LANGUAGE])
+    merged = Catalog(locale=locale, fuzzy=False)
+    for path in domain_files(lang):
         with open(path, "rb") as fh:
             cat = read_po(fh, locale=locale)
-        plural_expr = cat.plural_expr
         for m in cat:
-            key = str(m.id[0] if m.pluralizable else m.id)
-            forms = tuple(str(f) for f in m.string) if m.pluralizable else (str(m.string),)
-            if key and all(forms):
-                if key in merged:
-                    raise KeyError(f"{path.name}: message {key!r} is defined in another domain too")
-                merged[key] = forms[-1]
-                if m.pluralizable:
-                    plurals[key] = forms
-    return merged, plurals, c2py(plural_expr)
+            strings = m.string if isinstance(m.string, tuple) else (m.string,)
+            if not m.id or not any(strings):
+                continue
+            if key_of(m.id) in merged:
+                raise KeyError(f"{path.name}: message {key_of(m.id)!r} is defined in another domain too")
+            merged.add(m.id, m.string, flags=[f for f in m.flags if f != "fuzzy"])
+    return merged
 
 
+@cache
+def _translations(lang: str) -> Translations:
+    buffer = io.BytesIO()
+    write_mo(buffer, merged_catalog(lang))
+    buffer.seek(0)
+    return Translations(fp=buffer)
+
+
+@cache
+def _keys(lang: str) -> frozenset[str]:
+    return frozenset(key_of(m.id) for m in merged_catalog(lang) if m.id)
+
+
+@cache
 def catalogue(lang: str) -> dict[str, str]:
-    """Every key of a locale; a plural entry appears with its last (most general) form."""
-    return _read(lang)[0]
-
-
-def ngettext(key: str, n: int, lang: str) -> str:
-    """The form of a plural entry for the count ``n`` ("1 working day left", "2 working days left")."""
-    _, plurals, plural = _read(lang)
-    forms = plurals.get(key)
-    if forms is None:
-        return gettext(key, lang)
-    return forms[min(plural(abs(n)), len(forms) - 1)]
+    """Key → text (for an entry with plural forms, its last form, which carries every placeholder)."""
+    out: dict[str, str] = {}
+    for m in merged_catalog(lang):
+        if m.id:
+            out[key_of(m.id)] = m.string[-1] if isinstance(m.string, tuple) else m.string
+    return out
 
 
 def normalise_language(code: str | None) -> str:
@@ -67,13 +85,34 @@ def normalise_language(code: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+def _source(key: str, lang: str) -> str:
+    if key in _keys(lang):
+        return lang
+    if key in _keys(DEFAULT_LANGUAGE):
+        return DEFAULT_LANGUAGE
+    raise KeyError(f"message {key!r} is missing from the catalogue")
+
+
+@cache
+def _plural_forms(lang: str) -> dict[str, tuple[str, ...]]:
+    return {key_of(m.id): tuple(m.string) for m in merged_catalog(lang) if m.id and isinstance(m.string, tuple)}
+
+
+def _read(lang: str) -> tuple[dict[str, str], dict[str, tuple[str, ...]], Callable[[int], int]]:
+    """Key → text, key → plural forms (entries with msgid_plural only), and the locale's plural rule."""
+    return catalogue(lang), _plural_forms(lang), _translations(lang).plural
+
+
 def gettext(key: str, lang: str) -> str:
-    text = catalogue(lang).get(key)
-    if text is None:
-        text = catalogue(DEFAULT_LANGUAGE).get(key)
-    if text is None:
-        raise KeyError(f"message {key!r} is missing from the catalogue")
-    return text
+    return _translations(_source(key, lang)).gettext(key)
+
+
+def ngettext(key: str, count: int, lang: str) -> str:
+    """The form of `key` for `count`; a key without plural forms is its one text."""
+    source = _source(key, lang)
+    if key not in _plural_forms(source):
+        return gettext(key, source)
+    return _translations(source).ngettext(key, key, abs(count))
 
 
 def render(text: Text, lang: str) -> str:
@@ -86,11 +125,18 @@ def render(text: Text, lang: str) -> str:
     if isinstance(text, Msg):
         params = {k: render(v, lang) if isinstance(v, Msg | Plain | LText | Join) else v
                   for k, v in text.params.items()}
-        count = text.params.get("n")
-        template = ngettext(text.key, count, lang) if isinstance(count, int) else gettext(text.key, lang)
+        count = text.count
+        if count is None and isinstance(text.params.get("n"), int) and not isinstance(text.params["n"], bool):
+            count = text.params["n"]  # `msg(key, n=3)` on an entry with plural forms picks the form for 3
+        template = gettext(text.key, lang) if count is None else ngettext(text.key, count, lang)
         return template.format(**params)
     raise TypeError(f"cannot render {text!r}")
 
 
 def t(key: str, lang: str, **params: object) -> str:
     return render(Msg(key, dict(params)), lang)
+
+
+def tn(key: str, count: int, lang: str, **params: object) -> str:
+    """A message with plural forms, for `count` (available to the template as {n})."""
+    return render(Msg(key, {"n": count, **params}, count), lang)

@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 
 from aiolimiter import AsyncLimiter
 from sqlalchemy.engine import Engine
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.i18n import normalise_language, t
@@ -37,7 +38,16 @@ LEASE = dt.timedelta(minutes=2)
 
 
 class SendsMessages(Protocol):
-    async def send_message(self, chat_id: int, text: str) -> Any: ...
+    async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> Any: ...
+
+
+def markup_of(params: dict[str, Any]) -> InlineKeyboardMarkup | None:
+    """A notification's buttons (`params["buttons"]`: rows of [label, callback data]), e.g. "open the case"."""
+    rows = params.get("buttons") if isinstance(params, dict) else None
+    if not rows:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(str(label), callback_data=str(data)) for label, data in row]
+                                 for row in rows])
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -65,13 +75,19 @@ class OutboxWorker:
         # one every 1/30 s, spaces a fan-out evenly, so no second ever holds more than 30 (a bucket of 30 per
         # second would let a burst of 30 through on top of the steady 30).
         self.limiter = AsyncLimiter(1, 1.0 / messages_per_second)
+        self._stopping = asyncio.Event()
+
+    def stop_soon(self) -> None:
+        """Stop after the message being sent: cancelling a send that Telegram may already have taken would
+        leave it unrecorded, and the next sender would send it again."""
+        self._stopping.set()
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     async def run(self, bot: SendsMessages) -> None:
-        """Forever: deliver what is due, then wait a little when nothing was."""
-        while True:
+        """Until `stop_soon`: deliver what is due, then wait a little when nothing was."""
+        while not self._stopping.is_set():
             try:
                 sent = await self.deliver_due(bot)
             except asyncio.CancelledError:
@@ -80,12 +96,15 @@ class OutboxWorker:
                 log.warning("outbox pass failed (%s: %s)", type(exc).__name__, exc)
                 sent = 0
             if not sent:
-                await asyncio.sleep(self.poll_interval)
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), self.poll_interval)
+                except TimeoutError:
+                    pass
 
-    def _claim(self) -> list[tuple[int | None, int, str]]:
+    def _claim(self) -> list[tuple[int | None, int, str, InlineKeyboardMarkup | None]]:
         with session_scope(self.engine) as s:
             rows = cr.claim_messages(s, self.owner, LEASE, self.batch, self.live_owners())
-            return [(r.id, r.chat_id, r.text) for r in rows]
+            return [(r.id, r.chat_id, r.text, markup_of(r.params)) for r in rows]
 
     def release(self) -> None:
         with session_scope(self.engine) as s:
@@ -95,10 +114,14 @@ class OutboxWorker:
         """One pass; returns how many rows were delivered."""
         due = await self._db(self._claim)
         delivered = 0
-        for n, (row_id, chat_id, text) in enumerate(due):
+        for n, (row_id, chat_id, text, markup) in enumerate(due):
             await self.limiter.acquire()
+            if self._stopping.is_set():  # the rest goes back, for this or the next sender
+                await self._db(self._unclaim, [r[0] for r in due[n:]])
+                break
             try:
-                message = await bot.send_message(chat_id, text)
+                message = await (bot.send_message(chat_id, text, reply_markup=markup) if markup
+                                 else bot.send_message(chat_id, text))
             except RetryAfter as exc:
                 await self._db(self._retry, row_id, f"RetryAfter {exc}",
                                dt.timedelta(seconds=retry_after_seconds(exc)))

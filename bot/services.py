@@ -38,6 +38,7 @@ from bot.dispatch import Dispatcher
 from bot.i18n import t
 from bot.outbox import OutboxWorker
 from bot.polling import poll
+from bot.runtime import Runtime
 from bot.webhook import mount, serve
 from storage import caserepo, inbox
 from storage.db import session_scope, sqlite_path
@@ -46,6 +47,7 @@ from storage.locks import POLLER, SCHEDULER, FileLock, PgLocks, live_owners
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 PRUNE_EVERY = dt.timedelta(minutes=10)
+OUTBOX_STOP_SECONDS = 10.0  # a send in flight is waited for this long when the scheduler stops
 
 
 class Refused(RuntimeError):
@@ -53,10 +55,10 @@ class Refused(RuntimeError):
 
 
 class Node:
-    def __init__(self, engine: Engine, settings: Settings, flow: Any = None) -> None:
+    def __init__(self, engine: Engine, settings: Settings, runtime: Runtime | None = None) -> None:
         self.engine = engine
         self.settings = settings
-        self.flow = flow
+        self.runtime = runtime
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="delivery")
         self.sqlite = engine.dialect.name == "sqlite"
         self.pg: PgLocks | None = None if self.sqlite else PgLocks(engine)
@@ -153,21 +155,22 @@ class Node:
                     if self.pg is None or await self._db(self.pg.try_lock, SCHEDULER):
                         self._lead(app)
                 elif self.pg is not None and not await self._db(self.pg.alive):
-                    self._step_down()
+                    await self._step_down()
             except Exception as exc:  # noqa: BLE001 - the database may be away; try again
                 log.info("scheduler election skipped (%s)", type(exc).__name__)
                 if self.leader and self.pg is not None and not self.pg.held:
-                    self._step_down()
+                    await self._step_down()
             try:
                 await asyncio.wait_for(stop.wait(), self.settings.leader_retry_seconds)
             except TimeoutError:
                 pass
-        self._step_down(lost=False)
+        await self._step_down(lost=False)
 
     def _lead(self, app: Application) -> None:
-        flow = self.flow
-        self.reminders = ReminderService(self.engine, flow.policies, flow.wizard.calendar, self.settings,
-                                         flow.casework, self.executor)
+        runtime = self.runtime
+        assert runtime is not None
+        self.reminders = ReminderService(self.engine, runtime.policies, runtime.calendar, self.settings,
+                                         runtime.officers, self.executor)
         self.reminders.start()
         self.outbox = OutboxWorker(self.engine, owner=self.owner, executor=self.executor,
                                    live_owners=self.live_owners)
@@ -176,22 +179,33 @@ class Node:
         self.leaderships += 1
         log.info("%s", t("ops.leader", self.settings.default_language))
 
-    def _step_down(self, lost: bool = True) -> None:
+    async def _step_down(self, lost: bool = True) -> None:
+        """Stop the scheduler's work. The outbox sender finishes the message it is sending and records it
+        (a send cancelled half-way would be sent again by the next sender); it is cancelled only if that
+        takes longer than OUTBOX_STOP_SECONDS."""
         if not self.leader:
             return
+        self.leader = False
         if self.reminders is not None:
             self.reminders.stop()
-        if self.outbox_task is not None:
-            self.outbox_task.cancel()
-        self.leader = False
+        if self.outbox is not None:
+            self.outbox.stop_soon()
+        task = self.outbox_task
+        if task is not None and not task.done():
+            _done, pending = await asyncio.wait({task}, timeout=OUTBOX_STOP_SECONDS)
+            if pending:
+                task.cancel()
+        if task is not None and task.done() and not task.cancelled() and task.exception() is not None:
+            log.error("the outbox sender ended with an error", exc_info=task.exception())
         if lost:
             log.warning("%s", t("ops.leader_lost", self.settings.default_language))
 
 
-def run(app: Application, flow: Any, settings: Settings, webhook: bool) -> int:
+def run(app: Application, runtime: Runtime, webhook: bool) -> int:
     """Like Application.run_polling / run_webhook (initialize, post_init, start, stop, post_stop, shutdown,
     SIGINT/SIGTERM), with the inbox in between: updates are stored first and handled from there."""
-    node = Node(flow.engine, settings, flow)
+    settings = runtime.settings
+    node = Node(runtime.engine, settings, runtime)
     try:
         node.claim(polling=not webhook)
     except Refused as exc:

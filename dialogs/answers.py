@@ -1,7 +1,8 @@
 """What counts as a complete answer for each step, and how old drafts meet a newer policy file.
 
 Kept apart from the state machine so the summary, the machine's conditions and the submission check
-all ask the same questions of the same code.
+all ask the same questions of the same code: the step declarations (dialogs/steps.py) call these
+functions as their validation.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from dialogs.policy import Gate, Item, ItemList, Origin, Policy
 from dialogs.status import needs_confirmation
-from dialogs.text import Msg, Text, msg
+from dialogs.text import N_, Msg, Text, msg
 
 STEPS = ["policy", "applicant", "project", "origin", "conditions", "grounds", "negative", "facts",
          "materials", "summary"]
@@ -22,6 +23,16 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # the Bot API lets a bot download files up 
 MAX_FIELD_CHARS = 200
 STATUS_ACK = "status_ack"
 """answers[STATUS_ACK] is the key of the lapsed policy the researcher confirmed after reading its status."""
+# The applicant's identity, asked once inside the applicant step and remembered for the next application.
+IDENTITY_FIELDS = ("name", "responsible", "title", "phone")
+# Materials the researcher never uploads: the assistant writes the 申请书 itself, and the 情况说明 is the
+# statement of facts typed in the wizard (an attachment stays possible).
+GENERATED_MATERIAL = "application"
+TYPED_MATERIAL = "statement"
+IDENTITY_LABELS = {"name": N_("identity.name"), "unit_name": N_("identity.unit_name"),
+                   "responsible": N_("identity.responsible"), "title": N_("identity.title"),
+                   "phone": N_("identity.phone")}
+_PHONE = re.compile(r"^[0-9+()\- ]{5,24}$")
 
 _DATE_PATTERNS = [
     re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$"),
@@ -187,6 +198,46 @@ def step_problem(step: str, policy: Policy | None, answers: dict[str, Any],
                 return problem
         return None
     raise ValueError(step)
+
+
+def identity_fields(answers: dict[str, Any]) -> list[str]:
+    """Which identity questions apply: a unit names the person responsible, a person does not."""
+    return [f for f in IDENTITY_FIELDS if f != "responsible" or answers.get("applicant_kind") == "unit"]
+
+
+def identity_label(key: str, answers: dict[str, Any]) -> Msg:
+    """"姓名" for a person, "单位名称" for a unit: the same answer key, the question the applicant needs."""
+    if key == "name" and answers.get("applicant_kind") == "unit":
+        return msg(IDENTITY_LABELS["unit_name"])
+    return msg(IDENTITY_LABELS[key])
+
+
+def identity_problem(answers: dict[str, Any]) -> Text | None:
+    """The applicant's name and phone are needed on the 申请书; for a unit also its responsible person."""
+    identity = answers.get("identity") or {}
+    for key in identity_fields(answers):
+        if key != "title" and not identity.get(key):
+            return msg("err.identity_missing", field=identity_label(key, answers))
+    return None
+
+
+def parse_phone(text: str) -> str | Msg:
+    value = text.strip()
+    if _PHONE.match(value) is None or sum(ch.isdigit() for ch in value) < 5:
+        return msg("err.phone_format", text=value[:40])
+    return value
+
+
+def provided_counts(policy: Policy, answers: dict[str, Any], uploads: dict[str, int]) -> dict[str, int]:
+    """Upload counts with the materials that need no upload counted as provided: the generated 申请书,
+    and the 情况说明 once the statement of facts is written."""
+    counts = dict(uploads)
+    ids = {m.id for m in policy.materials}
+    if GENERATED_MATERIAL in ids:
+        counts[GENERATED_MATERIAL] = max(counts.get(GENERATED_MATERIAL, 0), 1)
+    if TYPED_MATERIAL in ids and len((answers.get("facts") or "").strip()) >= FACTS_MIN_CHARS:
+        counts[TYPED_MATERIAL] = max(counts.get(TYPED_MATERIAL, 0), 1)
+    return counts
 
 
 def bars(step: str, policy: Policy | None, answers: dict[str, Any]) -> list[tuple[Text, str, Text | None]]:

@@ -1,7 +1,7 @@
 """Draw the state machines from the code: `python -m dialogs.diagrams [--out docs/diagrams] [--format svg]`.
 
 The pictures in the README are generated from the same transition tables the bot runs (the wizard's
-`_transitions()` and each policy file's procedure), with transitions' GraphMachine and Debian's graphviz,
+`transitions_table()` and each policy file's procedure), with transitions' GraphMachine and Debian's graphviz,
 so a diagram cannot drift from the behaviour without the test that compares them failing.
 """
 
@@ -15,10 +15,10 @@ from typing import Any
 import graphviz
 from transitions.extensions import GraphMachine
 
-from dialogs import answers as A
+from dialogs.answers import STEPS
 from dialogs.policy import Policy, Procedure, load_policies
 from dialogs.procedure import transition_table
-from dialogs.wizard import EXTRA_STATES, _transitions
+from dialogs.wizard import EXTRA_STATES, transitions_table
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "diagrams"
 EX_OFFICIO_START = "ex_officio_start"
@@ -39,7 +39,7 @@ def _graph(states: list[str], initial: str, transitions: list[dict[str, Any]], t
 
 def wizard_graph() -> graphviz.Digraph:
     """The researcher's wizard: every step, the optional ones skipped by conditions, edits from the summary."""
-    return _graph([*A.STEPS, *EXTRA_STATES], "policy", _transitions(), "Application wizard (dialogs/wizard.py)",
+    return _graph([*STEPS, *EXTRA_STATES], "policy", transitions_table(), "Application wizard (dialogs/wizard.py)",
                   "TB")
 
 

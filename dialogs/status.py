@@ -12,7 +12,14 @@ from __future__ import annotations
 import datetime as dt
 
 from dialogs.policy import Policy
-from dialogs.text import Msg, Text, msg
+from dialogs.text import N_, Msg, Text, msg
+
+STATUS_TEXTS = {"draft_for_comment": N_("status.draft_for_comment"), "in_force": N_("status.in_force"),
+                "reform_plan": N_("status.reform_plan")}
+"""The short status of a document that has not lapsed, by Policy.status."""
+NO_NUMBER = {"draft_for_comment": N_("rules.status.no_number.draft_for_comment"),
+             "issued": N_("rules.status.no_number.issued"), "reform_plan": N_("rules.status.no_number.reform_plan")}
+"""What the status says of a document without a number, by its stage (Policy.stage)."""
 
 
 def short_status(policy: Policy, today: dt.date) -> Msg:
@@ -20,7 +27,7 @@ def short_status(policy: Policy, today: dt.date) -> Msg:
     status = policy.status(today)
     if status == "lapsed":
         return msg("status.lapsed", until=(policy.valid_until or today).isoformat())
-    return msg(f"status.{status}")
+    return msg(STATUS_TEXTS[status])
 
 
 def status_lines(policy: Policy, today: dt.date) -> list[Text]:
@@ -29,13 +36,15 @@ def status_lines(policy: Policy, today: dt.date) -> list[Text]:
     if policy.doc_number:
         lines.append(msg("rules.status.doc_number", number=policy.doc_number))
     else:
-        lines.append(msg(f"rules.status.no_number.{policy.stage}"))
+        lines.append(msg(NO_NUMBER[policy.stage]))
     if policy.valid_from is not None:
-        key = "rules.status.valid_from" if policy.valid_from <= today else "rules.status.valid_from_future"
-        lines.append(msg(key, date=policy.valid_from.isoformat()))
+        since = policy.valid_from.isoformat()
+        lines.append(msg("rules.status.valid_from", date=since) if policy.valid_from <= today
+                     else msg("rules.status.valid_from_future", date=since))
     if policy.valid_until is not None:
-        key = "rules.status.lapsed_on" if policy.status(today) == "lapsed" else "rules.status.valid_until"
-        lines.append(msg(key, date=policy.valid_until.isoformat(), clause=policy.status_clause))
+        until, clause = policy.valid_until.isoformat(), policy.status_clause
+        lines.append(msg("rules.status.lapsed_on", date=until, clause=clause) if policy.status(today) == "lapsed"
+                     else msg("rules.status.valid_until", date=until, clause=clause))
     elif policy.stage == "issued":
         lines.append(msg("rules.status.no_end"))
     if policy.status_note is not None:

@@ -1,4 +1,9 @@
-"""Texts as data, resolved to a language only at the edge, so dialogs never hold a user-facing string."""
+"""Texts as data, resolved to a language only at the edge, so dialogs never hold a user-facing string.
+
+Message keys are written as string literals in `msg(...)`, `plural(...)` and `N_(...)` calls so that
+Babel's extractor (`pybabel extract -F babel.cfg`) finds every one of them: a key computed at run time
+(`step.<name>`) is declared once with `N_` next to the table that uses it.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +15,26 @@ from dialogs.policy import LText
 
 @dataclass(frozen=True)
 class Msg:
-    """A message-catalogue entry; params may themselves be texts and are resolved first."""
+    """A message-catalogue entry; params may themselves be texts and are resolved first. With `count`,
+    the entry has plural forms and the catalogue picks the one for that number (ngettext)."""
 
     key: str
     params: dict[str, Any] = field(default_factory=dict)
+    count: int | None = None
 
 
 def msg(key: str, /, **params: Any) -> Msg:
     return Msg(key, params)
+
+
+def plural(key: str, count: int, /, **params: Any) -> Msg:
+    """A message whose wording depends on a number ("1 working day" / "2 working days"); `n` is the count."""
+    return Msg(key, {"n": count, **params}, count)
+
+
+def N_(key: str) -> str:  # noqa: N802 - the gettext convention the extractor looks for
+    """Declares a message key that code then uses through a variable; returns it unchanged."""
+    return key
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from dialogs.tz import SHANGHAI
 from scheduler.clocks import ClockEvent
 from storage.casework import CaseEvent
 from storage.models import Case
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def local_date(value: dt.datetime) -> dt.date:

@@ -11,11 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
-from zoneinfo import ZoneInfo
 
+from dialogs.tz import SHANGHAI
 from scheduler.calendar import WorkCalendar
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 NINE = dt.time(9, 0)
 Audience = Literal["applicant", "officer"]
 

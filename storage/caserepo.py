@@ -7,16 +7,15 @@ import datetime as dt
 import secrets
 from collections.abc import Iterable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from dialogs.policy import Policy, load_policies
+from dialogs.policy import Policy
+from dialogs.tz import SHANGHAI
+from storage import access
 from storage.casework import CaseDocument, CaseEvent, Invitation, Membership, Outbox, PendingForm
 from storage.models import Case, utcnow
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def aware(value: dt.datetime) -> dt.datetime:
@@ -36,11 +35,6 @@ def stamp(today: dt.date) -> dt.datetime:
     if local.date() == today:
         return now
     return dt.datetime.combine(today, local.time(), SHANGHAI).astimezone(dt.UTC)
-
-
-def norm_unit(name: str | None) -> str:
-    """Unit names are typed by people: compare them without spaces and case."""
-    return "".join((name or "").split()).casefold()
 
 
 # -- roles ---------------------------------------------------------------------------------------
@@ -84,24 +78,8 @@ def all_memberships(session: Session) -> list[Membership]:
 
 
 def members_for_case(session: Session, case: Case, roles: set[str]) -> list[Membership]:
-    return [m for m in all_memberships(session) if m.role in roles and covers(m, case)]
-
-
-def covers(membership: Membership, case: Case) -> bool:
-    """Whether a role reaches a case: same policy; officers by the policy's routing (Yunnan: the level of
-    the funds; Zhejiang: 基础公益 cases to the fund office's officers, dialogs/policy.py Policy.routing);
-    unit roles by the unit named in the application."""
-    if membership.revoked_at is not None or membership.policy_key != case.policy_key:
-        return False
-    answers = case.answers if isinstance(case.answers, dict) else {}
-    project = answers.get("project", {})
-    if membership.role == "officer":
-        policy = load_policies().get(case.policy_key)
-        if policy is not None and policy.routing is not None:
-            return policy.officer_reaches(membership.level, answers)
-    if membership.level and project.get("funding_level") != membership.level:
-        return False
-    return not (membership.unit and norm_unit(project.get("unit")) != norm_unit(membership.unit))
+    """Members whose role reaches the case, by the one rule of storage/access.py (the unit registry)."""
+    return access.members_for_case(session, case, roles)
 
 
 # -- cases ----------------------------------------------------------------------------------------

@@ -8,13 +8,21 @@ field, pressed), None skips an optional field, a dict is a file. `("travel", day
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+
+from dialogs.policy import load_policies
+from dialogs.procedure import CaseFile, Procedures
+from scheduler.calendar import WorkCalendar
 
 FILE = {"file_id": "F-report", "file_unique_id": "U-report", "file_name": "report.pdf", "size": 1000}
 MATERIAL = {"file_id": "F-more", "file_unique_id": "U-more", "file_name": "more.pdf", "size": 900}
 CRITERIA = ["good", "good", "partly", "good", "good", "good"]
 
+MEETING = ["2026年第5次办公会", "2026-11-18", "张三、李四、王五"]  # a collective decision's meeting, date, who took part
+
 Step = tuple[str, Any, Any]
+_ENGINE = Procedures(load_policies(), WorkCalendar())
 
 
 def _expert(name: str, kind: str) -> Step:
@@ -34,7 +42,7 @@ WALKS: dict[str, dict[str, Any]] = {
             ("officer", "extend", ["涉及多个部门，情况复杂"]),
             ("officer", "section_opinion", ["建议免除相关责任"]),
             ("officer", "resource_review", ["同意科室意见"]),
-            ("officer", "decide", ["exempt", None]),
+            ("officer", "decide", ["exempt", None, *MEETING]),
             ("officer", "feedback", [None]),
         ],
         "final": "closed",
@@ -49,7 +57,7 @@ WALKS: dict[str, dict[str, Any]] = {
             _expert("张一", "technical"), _expert("李二", "technical"), _expert("王三", "technical"),
             _expert("赵四", "financial"), _expert("钱五", "financial"),
             ("officer", "experts_done", ["diligent", "五位专家一致认为原始记录完整、已履行勤勉尽责义务"]),
-            ("officer", "decide", ["exempt", None]),
+            ("officer", "decide", ["exempt", None, *MEETING]),
             ("officer", "publicise", []),
             ("officer", "objection", ["有人反映原始记录不全"]),
             ("officer", "answer", ["1", "经核实，原始记录完整，异议不成立"]),
@@ -73,7 +81,7 @@ WALKS: dict[str, dict[str, Any]] = {
             ("officer", "consult", ["finance", "财政厅无异议"]),
             ("officer", "consult", ["audit", "审计厅无异议"]),
             ("officer", "investigated", ["符合第五条(六)"]),
-            ("officer", "decide", ["exempt", "start", None]),
+            ("officer", "decide", ["exempt", "start", None, *MEETING]),
             ("officer", "notice", ["经费报销手续不全", "补齐手续并完善内控制度"]),
             ("officer", "file_copy", ["省委组织部干部一处", "2026-11-20"]),
             ("officer", "feedback", ["0", "marked"]),
@@ -93,7 +101,7 @@ WALKS: dict[str, dict[str, Any]] = {
             ("group", "set_limit", ["20"]),
             ("group", "group", ["group", "纪委、财务处、科研处各一人"]),
             ("group", "hear", ["听取了认定对象的陈述"]),
-            ("group", "conclude", ["basically", "程序存在瑕疵", "校长办公会", "2026-11-18", "15"]),
+            ("group", "conclude", ["basically", "程序存在瑕疵", "校长办公会", "2026-11-18", "15", MEETING[2]]),
             ("applicant", "ask_review", ["瑕疵并非本人造成"]),
             ("group", "explain", ["经复核，维持原结论"]),
             ("applicant", "object", ["仍不同意"]),
@@ -122,3 +130,46 @@ INVITES = {
     "liaoning": {"group": ["group", "liaoning", "测试-unit"]},
     "shanwei": {"officer": ["officer", "shanwei"]},
 }
+
+
+def form_inputs(policy_key: str, action_id: str, values: list) -> list[tuple[str, str, Any]]:
+    """The walk's values as a person fills the action's one-screen form: ("pick", field, option) for a choice
+    field, ("type", field, text), ("skip", field, None), ("file", field, dict), in the declared order of the
+    fields the form asks. A field asked only after some outcome or answer (`when: {outcome|field}`, e.g.
+    Yunnan's correction decision) is left out when the values before it do not ask it; one that depends on
+    the case (a guard, the project) counts as asked."""
+    spec = load_policies()[policy_key].procedure.action(action_id)
+    assert spec is not None, action_id
+    given: dict[str, Any] = {}
+    out = []
+    remaining = list(values)
+    for field in spec.fields:
+        if not remaining:
+            break
+        if not _asked(policy_key, spec, field, given):
+            continue
+        value = remaining.pop(0)
+        if isinstance(value, dict):
+            out.append(("file", field.id, value))
+        elif value is None:
+            out.append(("skip", field.id, None))
+        elif field.kind == "choice":
+            out.append(("pick", field.id, value))
+            given[field.id] = value
+        else:
+            out.append(("type", field.id, value))
+    assert not remaining, (action_id, values, "more values than fields asked")
+    return out
+
+
+def _asked(policy_key: str, spec: Any, field: Any, given: dict[str, Any]) -> bool:
+    when = field.when
+    if when is None or when.guard is not None or when.project is not None:
+        return True
+    return _ENGINE.asks(policy_key, CaseFile(spec.source[0]), spec, field, given, dt.date.today())
+
+
+def registry_setup(policy_key: str) -> list[list[str]]:
+    """The `/units add` commands an admin runs before inviting the walk's unit roles."""
+    return [["add", policy_key, " ".join(args[2:])] for args in INVITES[policy_key].values()
+            if args[0] in ("unit", "group")]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from dialogs import answers as A
+import dialogs.answers
 from dialogs.policy import Policy, load_policies
 from dialogs.procedure import CaseFile, Procedures, Record, Result
 from scheduler.calendar import WorkCalendar
@@ -17,12 +17,18 @@ CAL = WorkCalendar()
 PROCS = Procedures(POLICIES, CAL)
 TODAY = dt.date(2026, 11, 20)
 FILE = {"file_id": "F-1", "file_unique_id": "U-1", "file_name": "report.pdf", "size": 1000}
+MEETING = {"meeting": "2026年第5次局长办公会", "meeting_date": "2026-11-18", "participants": "张三、李四、王五"}
+"""The record every collective decision asks for (its meeting, date and who took part): given here for the
+actions that declare it, so that each clause's test names only what that clause requires; the fields
+themselves are tested in tests/test_procedure.py and tests/test_officer_flow.py."""
 
 
 def fire(key: str, case: CaseFile, role: str, action: str, values: dict[str, Any] | None = None,
          today: dt.date = TODAY) -> Result:
-    """Apply like bot/officer_flow.py does, and record the action on the case when it passed."""
-    values = values or {}
+    """Apply like bot/officer/actions.py does, and record the action on the case when it passed."""
+    spec = PROCS.procedure(key).action(action)
+    declared = {f.id for f in spec.fields} if spec is not None else set()
+    values = {**{k: v for k, v in MEETING.items() if k in declared}, **(values or {})}
     result = PROCS.apply(key, case, action, role, values, today)
     if result.ok:
         case.history.append(Record(action, today, values, tuple(e.event for e in result.events)))
@@ -43,7 +49,7 @@ def complete_answers(policy: Policy, role: str | None = None) -> dict[str, Any]:
         answers["role"] = role
     answers["project"] = {f.id: (f.options[0].id if f.kind == "choice" else 12.5 if f.kind == "number"
                                  else f"测试-{f.id}") for f in policy.project_fields}
-    answers["origin"] = A.origins_offered(policy)[0].id
+    answers["origin"] = dialogs.answers.origins_offered(policy)[0].id
     answers["gates"] = {g.id: not (g.bars_if if g.bars_if is not None else g.warns_if) for g in policy.gates}
     if policy.conditions is not None:
         offered = policy.conditions.for_role(role)
@@ -72,4 +78,4 @@ def uploads_for(policy: Policy) -> dict[str, int]:
 
 def problem(policy: Policy, answers: dict[str, Any], step: str = "summary",
             uploads: dict[str, int] | None = None, today: dt.date | None = None) -> Any:
-    return A.step_problem(step, policy, answers, uploads_for(policy) if uploads is None else uploads, today)
+    return dialogs.answers.step_problem(step, policy, answers, uploads_for(policy) if uploads is None else uploads, today)

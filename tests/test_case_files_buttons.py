@@ -8,17 +8,18 @@ import datetime as dt
 from sqlmodel import Session, select
 
 from bot.config import Settings
-from bot.flow import Who
+from bot.reply import Who
 from bot.runtime import build_runtime
 from storage.casework import Membership
 from storage.models import Case
+from tests.driver import drive
 from tests.scenario import happy_path
 from tests.test_flow import find, play
 
 
 def test_officer_gets_the_timeline_and_ics_from_the_case_view_and_a_stranger_does_not(database_url):
     rt = build_runtime(Settings(database_url=database_url, today_override=dt.date(2026, 11, 20), _env_file=None))
-    flow = rt.flow
+    flow = drive(rt)
     applicant, officer, stranger = Who(11, "申请人"), Who(12, "经办"), Who(13, "路人")
     play(flow, applicant, flow.new_draft(applicant).view, happy_path(rt.policies["dongguan"]))
     with Session(rt.engine) as s:

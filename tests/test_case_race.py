@@ -38,7 +38,7 @@ def publicised_case(runtime, n: int) -> int:
 def test_the_publicity_expiry_and_an_objection_never_both_win(runtime):
     setup_cast(runtime, "zhejiang")
     officer = CAST["officer"]
-    reminders = reminder_engine(runtime.policies, runtime.calendar, runtime.settings, cw(runtime))
+    reminders = reminder_engine(runtime.policies, runtime.calendar, runtime.settings, runtime.officers)
     expiry = dt.datetime.combine(TODAY + dt.timedelta(days=9), dt.time(10, 0), SHANGHAI)  # 7 days are over
     outcomes = []
     for n in range(TRIALS):
@@ -46,7 +46,7 @@ def test_the_publicity_expiry_and_an_objection_never_both_win(runtime):
         view = cw(runtime).press(officer, f"c:o:{case_id}").view
         [start] = [d for d in buttons(view) if d.endswith(":objection")]
         cw(runtime).press(officer, start)
-        runtime.flow.text(officer, f"异议 {n}：原始记录不全")  # the form waits for the confirmation
+        cw(runtime).text(officer, f"异议 {n}：原始记录不全")  # the form waits for the confirmation
         barrier = threading.Barrier(2)
         results: dict[str, object] = {}
 

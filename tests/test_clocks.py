@@ -169,11 +169,11 @@ def test_due_command_refuses_unknowns_clearly():
 
 
 def test_case_view_names_the_unit_and_marks_provisional_dates(tmp_path):
-    from bot.case_view import CaseViews
     from bot.config import Settings
-    from dialogs.procedure import Procedures
+    from bot.officer.desk import Desk
+    from bot.officer.labels import Labels
 
-    views = CaseViews(POLICIES, Procedures(POLICIES, CAL), CAL, Settings(_env_file=None))
+    views = Labels(Desk(POLICIES, CAL, Settings(_env_file=None)))
     cal = WorkCalendar(tmp_path)  # no 2027 arrangement: provisional
     into_2027 = clock_for(limit("yunnan", "acceptance"), [ev("application_filed", "2026-12-28")], cal,
                           D(2026, 12, 29))

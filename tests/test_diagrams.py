@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image, ImageStat
 
-from dialogs import answers as A
+from dialogs.answers import STEPS
 from dialogs.diagrams import DEFAULT_OUT, procedure_graph, wizard_graph
 from dialogs.policy import load_policies
 from dialogs.wizard import EXTRA_STATES
@@ -41,7 +41,7 @@ def test_command_writes_every_machine(tmp_path):
 def test_committed_diagrams_show_the_current_machines():
     """A state or action added to the code must appear in docs/: regenerate with python -m dialogs.diagrams."""
     wizard = (DEFAULT_OUT / "wizard.svg").read_text(encoding="utf-8")
-    for state in [*A.STEPS, *EXTRA_STATES]:
+    for state in [*STEPS, *EXTRA_STATES]:
         assert f">{state}</text>" in wizard or f">{state} " in wizard, state
     for key, policy in load_policies().items():
         if policy.procedure is None:

@@ -133,7 +133,7 @@ async def test_the_user_hears_once_that_an_answer_is_delayed_not_that_it_failed(
     from storage.inbox import Handling, current_handling
 
     settings = Settings(database_url=f"sqlite:///{tmp_path}/bot.db", bot_token="1:x", _env_file=None)
-    bot = TelegramBot(build_runtime(settings).flow, settings)
+    bot = TelegramBot(build_runtime(settings))
     sent: list[str] = []
 
     async def send_message(chat_id: int, text: str) -> None:

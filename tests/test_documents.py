@@ -15,14 +15,13 @@ from PIL import Image, ImageStat
 from sqlmodel import Session, select
 
 from bot.config import Settings
-from bot.document_flow import FileReply
 from bot.documents import fonts
 from bot.documents.application import application_docx
 from bot.documents.calendar_file import case_ics
 from bot.documents.statements import declare
 from bot.documents.timeline import timeline_png
-from bot.flow import Who
 from bot.i18n import catalogue, render
+from bot.reply import Who
 from bot.runtime import build_runtime
 from dialogs.policy import load_policies
 from dialogs.status import status_lines
@@ -42,6 +41,7 @@ from tests.application_answers import (
     leaked_ids,
     uploads_for,
 )
+from tests.driver import drive
 from tests.scenario import FACTS, happy_path
 from tests.test_flow import find, play
 
@@ -55,11 +55,11 @@ def runtime(database_url):
     return build_runtime(Settings(database_url=database_url, today_override=TODAY, _env_file=None))
 
 
-def submit(runtime, key: str, user_id: int, lang: str = "zh") -> FileReply:
-    flow = runtime.flow
+def submit(runtime, key: str, user_id: int, lang: str = "zh"):
+    flow = drive(runtime)
     who = Who(user_id, "研究员", language_code=lang)
     reply = play(flow, who, flow.new_draft(who).view, happy_path(runtime.policies[key], start_date=START))
-    assert isinstance(reply, FileReply), "the submission carries the application document"
+    assert reply.files, "the submission carries the application document"
     return reply
 
 
@@ -97,9 +97,11 @@ def test_submission_sends_the_filled_in_application(runtime, key):
         assert "程序启动日期：2026年11月13日" in text
     for material in policy.materials:
         assert material.label.zh in text
+        if material.required and material.id not in ("application", "statement"):
+            assert f"{material.id}.pdf" in text, "uploaded file names are listed"
     for prompt in PROMPTS:
         assert prompt not in text, prompt
-    assert "姓名：＿＿" in text, "no identity stored yet: a line to fill in by hand"
+    assert "张三" in text and "0769-12345678" in text, "the identity given in the wizard"
     assert "申请人（签字）" in text and "盖章" in text and "年　　月　　日" in text
     assert "申请人已于提交时确认上述声明。" in text
     typed = {f.id for f in policy.project_fields} | {m.id for m in policy.materials}  # 测试-name, evidence.pdf
@@ -277,12 +279,12 @@ def test_east_asian_fonts_are_set_on_every_style_and_run(runtime):
 
 
 def test_english_ui_gets_english_headings_and_the_button_works_on_a_draft(runtime):
-    flow = runtime.flow
+    flow = drive(runtime)
     who = Who(702, "Res", language_code="en")
     steps = happy_path(runtime.policies["liaoning"], start_date=START)
     reply = play(flow, who, flow.new_draft(who).view, steps[:-3])  # at the summary, not yet submitted
     pressed = flow.press(who, find(reply.view, "docx"))
-    assert isinstance(pressed, FileReply) and pressed.view is None
+    assert pressed.files and pressed.view is None
     text = docx_text(pressed.files[0].content)
     assert text.startswith("Application for a Determination of Due-Diligence Exemption")
     assert "DRAFT (not yet submitted)" in text and "1. Basis of the application" in text
@@ -291,7 +293,7 @@ def test_english_ui_gets_english_headings_and_the_button_works_on_a_draft(runtim
 
 
 def test_someone_elses_draft_is_refused_in_their_language(runtime):
-    flow = runtime.flow
+    flow = drive(runtime)
     owner, other = Who(703, "A"), Who(704, "B", language_code="en")
     reply = flow.new_draft(owner)
     with Session(runtime.engine) as s:
@@ -371,7 +373,7 @@ def test_timeline_needs_a_cjk_font_and_falls_back_clearly(runtime, monkeypatch):
 
 
 def test_timeline_command_answers_bad_input_in_the_users_language(runtime):
-    docs = runtime.flow.documents
+    docs = drive(runtime)
     assert docs.timeline(Who(710, language_code="en"), []).view.text.startswith("You have no submitted case")
     assert "找不到案件“XX-1”" in docs.timeline(Who(710), ["XX-1"]).view.text
     submit(runtime, "dongguan", 711)
@@ -414,7 +416,7 @@ def test_ics_marks_provisional_dates(runtime):
 
 
 def test_ics_command_for_a_case_and_for_an_officer(runtime):
-    docs = runtime.flow.documents
+    docs = drive(runtime)
     submit(runtime, "dongguan", 720)
     submit(runtime, "dongguan", 721)
     [own] = docs.ics(Who(720), []).files

@@ -10,10 +10,11 @@ from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot.console import run_console
-from bot.flow import Flow, Reply, View, Who
+from bot.reply import Reply, View, Who
 from bot.runtime import build_runtime
 from dialogs.wizard import UploadInfo
 from storage.models import Case, Draft, Upload
+from tests.driver import Driver, drive
 from tests.scenario import Step, happy_path
 
 
@@ -32,7 +33,7 @@ def find(view: View, action: str) -> str:
     raise AssertionError(f"no button {action!r} in {view.buttons}")
 
 
-def play(flow: Flow, who: Who, view: View, steps: list[Step]) -> Reply:
+def play(flow: Driver, who: Who, view: View, steps: list[Step]) -> Reply:
     reply = Reply(view=view)
     for step in steps:
         if step.kind == "press":
@@ -40,13 +41,13 @@ def play(flow: Flow, who: Who, view: View, steps: list[Step]) -> Reply:
         elif step.kind == "text":
             reply = flow.text(who, step.value)
         else:
-            reply = flow.document(who, UploadInfo("", step.value, step.size, f"F-{step.value}", "U"))
+            reply = flow.document(who, UploadInfo("", step.value, step.size, f"F-{step.value}", f"U-{step.value}"))
         assert reply.view is not None and "⚠" not in reply.view.text.split("\n")[-1], (step, reply.view.text)
     return reply
 
 
 def test_full_application_creates_a_numbered_case(runtime):
-    flow, policy = runtime.flow, runtime.policies["yunnan"]
+    flow, policy = drive(runtime), runtime.policies["yunnan"]
     who = Who(501, "研究员")
     reply = flow.new_draft(who)
     reply = play(flow, who, reply.view, happy_path(policy, start_date="2026-11-02"))
@@ -55,13 +56,15 @@ def test_full_application_creates_a_numbered_case(runtime):
         case = s.exec(select(Case)).one()
         assert case.applicant_id == 501 and case.policy_key == "yunnan" and case.answers["start_date"] == "2026-11-02"
         assert s.get(Draft, case.draft_id).status == "submitted"
-        assert len(s.exec(select(Upload)).all()) == sum(m.required for m in policy.materials)
-    second = play(flow, who, flow.new_draft(who).view, happy_path(policy))
+        owed = [m for m in policy.materials if m.required and m.id not in ("application", "statement")]
+        assert len(s.exec(select(Upload)).all()) == len(owed)  # the 申请书 is generated, the 情况说明 typed
+    # the identity given once is remembered: the second application only shows it for review
+    second = play(flow, who, flow.new_draft(who).view, happy_path(policy, remembered=True))
     assert "YN-2026-0002" in second.view.text
 
 
 def test_buttons_of_other_users_old_messages_and_double_presses_are_refused(runtime):
-    flow = runtime.flow
+    flow = drive(runtime)
     alice, mallory = Who(1, "A"), Who(2, "M")
     view = flow.new_draft(alice).view
     data = find(view, "p:dongguan")
@@ -77,7 +80,7 @@ def test_buttons_of_other_users_old_messages_and_double_presses_are_refused(runt
 
 
 def test_drafts_list_resume_and_delete(runtime):
-    flow = runtime.flow
+    flow = drive(runtime)
     who = Who(7, "R")
     v = flow.new_draft(who).view
     flow.press(who, find(v, "p:shanwei"))
@@ -93,7 +96,7 @@ def test_drafts_list_resume_and_delete(runtime):
 
 
 def test_typed_input_without_a_draft_and_in_the_wrong_step(runtime):
-    flow = runtime.flow
+    flow = drive(runtime)
     who = Who(9)
     assert "/new" in flow.text(who, "hello").view.text
     flow.new_draft(who)
@@ -102,7 +105,7 @@ def test_typed_input_without_a_draft_and_in_the_wrong_step(runtime):
 
 
 def test_english_interface(runtime):
-    flow = runtime.flow
+    flow = drive(runtime)
     who = Who(10, language_code="en-GB")
     view = flow.new_draft(who).view
     assert "Choose the policy document" in view.text
@@ -113,18 +116,18 @@ def test_english_interface(runtime):
 def test_console_runs_the_same_dialogs(runtime, tmp_path):
     doc = tmp_path / "申请书.pdf"
     doc.write_bytes(b"%PDF-1.4 test")
-    script = "\n".join(["/new", "5", "1", "/quit"])  # /new → policies, 5th button = 汕尾, then 个人/单位
+    script = "\n".join(["/new", "#5", "#1", "/quit"])  # /new → policies, 5th button = 汕尾, then 单位
     out = io.StringIO()
     assert run_console(runtime, 77, io.StringIO(script), out) == 0
     text = out.getvalue()
-    assert "汕尾" in text and "步骤 3/" in text
+    assert "汕尾" in text and "步骤 2/" in text and "第 2/5 项" in text and "单位名称" in text
     with Session(runtime.engine) as s:
         draft = s.exec(select(Draft).where(Draft.user_id == 77)).one()
-        assert draft.policy_key == "shanwei" and draft.state == "project"
+        assert draft.policy_key == "shanwei" and draft.state == "applicant" and draft.answers["applicant_kind"] == "unit"
 
 
 def test_console_saves_the_documents_it_would_send(runtime, tmp_path):
-    flow, who = runtime.flow, Who(78, "console")
+    flow, who = drive(runtime), Who(78, "console")
     play(flow, who, flow.new_draft(who).view, happy_path(runtime.policies["dongguan"]))
     out = io.StringIO()
     run_console(runtime, 78, io.StringIO("/ics\n/timeline\n/quit"), out, files_dir=tmp_path / "files")

@@ -87,7 +87,7 @@ def test_fuzz_ten_thousand_hostile_updates(tmp_path, database_url):
         config = Settings(database_url=database_url, bot_token="4242:FUZZ", bot_api_base_url=server.base_url,
                           bot_api_file_url=server.base_file_url, _env_file=None)
         runtime = build_runtime(config)
-        app = TelegramBot(runtime.flow, config).build()
+        app = TelegramBot(runtime).build()
         errors: list[tuple[dict[str, Any], BaseException]] = []
         current: dict[str, Any] = {}
 

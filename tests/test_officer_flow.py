@@ -10,11 +10,13 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from bot.flow import Reply, View, Who
+from bot.reply import Menu, MenuChange, Reply, View, Who
 from bot.runtime import build_runtime
-from storage.casework import CaseDocument, CaseEvent, Invitation, Outbox
+from storage.casework import CaseDocument, CaseEvent, Outbox
+from storage.invitations import RoleInvitation, code_hash
 from storage.models import Case
-from tests.casework_scenario import INVITES, WALKS
+from tests.casework_scenario import INVITES, WALKS, form_inputs, registry_setup
+from tests.driver import drive
 from tests.scenario import happy_path
 from tests.test_flow import play
 
@@ -32,7 +34,7 @@ def runtime(database_url):
 
 
 def cw(runtime):
-    return runtime.flow.casework
+    return drive(runtime)
 
 
 def buttons(view: View) -> list[str]:
@@ -40,7 +42,7 @@ def buttons(view: View) -> list[str]:
 
 
 def submit(runtime, policy_key: str, who: Who = APPLICANT) -> Case:
-    flow = runtime.flow
+    flow = drive(runtime)
     play(flow, who, flow.new_draft(who).view, happy_path(runtime.policies[policy_key], start_date="2026-11-12"))
     with Session(runtime.engine) as s:
         return s.exec(select(Case).where(Case.applicant_id == who.user_id).order_by(col(Case.id).desc())).first()
@@ -51,26 +53,32 @@ def code_in(text: str) -> str:
 
 
 def invite_and_join(runtime, args: list[str], who: Who) -> Reply:
-    return runtime.flow.start(who, payload=code_in(cw(runtime).invite(ADMIN, args).view.text))
+    """An invitation naming its person (their user id), opened by them."""
+    return drive(runtime).start(who, payload=code_in(cw(runtime).invite(ADMIN, [*args, str(who.user_id)]).view.text))
+
+
+def policy_of(runtime, case_id: int) -> str:
+    with Session(runtime.engine) as s:
+        return s.get(Case, case_id).policy_key
 
 
 def act(runtime, who: Who, case_id: int, action: str, values: list) -> Reply:
-    """Open the case, press the action's button, answer its form and confirm — as a user would."""
+    """Open the case, press the action's button, fill its one-screen form and confirm — as a user would."""
     c = cw(runtime)
     view = c.press(who, f"c:o:{case_id}").view
     data = next((d for d in buttons(view) if d.startswith(f"c:a:{case_id}:") and d.endswith(f":{action}")), None)
     assert data is not None, (action, buttons(view), view.text[-400:])
     reply = c.press(who, data)
-    for value in values:
-        options = buttons(reply.view)
-        if isinstance(value, dict):
-            reply = runtime.flow.document(who, _upload(value))
-        elif value is None:
+    for kind, field, value in form_inputs(policy_of(runtime, case_id), action, values):
+        if kind == "file":
+            reply = drive(runtime).document(who, _upload(value))
+        elif kind == "skip":
             reply = c.press(who, f"c:s:{case_id}")
-        elif f"c:v:{case_id}:{value}" in options:
-            reply = c.press(who, f"c:v:{case_id}:{value}")
+        elif kind == "pick":
+            assert f"c:p:{case_id}:{field}:{value}" in buttons(reply.view), (action, field, buttons(reply.view))
+            reply = c.press(who, f"c:p:{case_id}:{field}:{value}")
         else:
-            reply = runtime.flow.text(who, value)
+            reply = drive(runtime).text(who, value)
         assert reply.toast is None and "⚠" not in reply.view.text, (action, value, reply.view.text)
     return c.press(who, f"c:k:{case_id}")
 
@@ -91,9 +99,11 @@ def notes_to(runtime, chat_id: int) -> list[str]:
 
 
 def setup_cast(runtime, policy_key: str) -> None:
+    for args in registry_setup(policy_key):
+        drive(runtime).command(ADMIN, "units", *args)
     for role, args in INVITES[policy_key].items():
         reply = invite_and_join(runtime, args, CAST[role])
-        assert reply.toast is None and reply.menu == "staff", reply.view.text
+        assert reply.toast is None and reply.menu == MenuChange(Menu.STAFF), reply.view.text
 
 
 @pytest.mark.parametrize("policy_key", list(WALKS))
@@ -116,8 +126,14 @@ def test_each_policy_is_walked_to_its_final_state_and_the_applicant_told_in_orde
         assert not any(e.refused for e in trail)
         texts = [o.text for o in s.exec(select(Outbox).where(Outbox.chat_id == APPLICANT.user_id))]
         assert all(case.number in t for t in texts)
-    # the staff who acted got the new-case alert; the applicant's actions are reported to them too
-    assert notes_to(runtime, CAST[walk["steps"][0][0]].user_id)[0] == "note.staff_new_case"
+    # whoever acts first was told the case reached them; every state where staff act was announced to them
+    first = CAST[walk["steps"][0][0]].user_id
+    assert notes_to(runtime, first)[0] == "off.work.reached"
+    with Session(runtime.engine) as s:
+        told = s.exec(select(Outbox).where(Outbox.key == "off.work.reached", Outbox.case_id == case.id)).all()
+        assert len({o.dedupe_key for o in told}) == len(told) >= 2
+        assert all(o.params.get("buttons") == [[[f"📂 打开 {case.number}", f"c:o:{case.id}"]]] for o in told)
+        assert APPLICANT.user_id not in {o.chat_id for o in told}
 
 
 def test_dongguan_clock_events_are_recorded_with_their_details(runtime):
@@ -154,6 +170,24 @@ def refusals(runtime, case_id: int | None = None) -> list[CaseEvent]:
         return list(s.exec(stmt))
 
 
+def last_refusal(runtime, user_id: int) -> tuple[str, str, str]:
+    """(where, why, action) of the user's latest refusal: the case trail ("case") or the security log."""
+    from storage.securitylog import of_actor
+    with Session(runtime.engine) as s:
+        trail = s.exec(select(CaseEvent).where(CaseEvent.refused == True, CaseEvent.actor_id == user_id)  # noqa: E712
+                       .order_by(col(CaseEvent.id).desc())).first()
+        logged = of_actor(s, user_id)
+        latest = max(logged, key=lambda r: r.last_at) if logged else None
+        if latest is not None and (trail is None or cr_aware(latest.last_at) >= cr_aware(trail.at)):
+            return "security", latest.why, latest.action
+        assert trail is not None
+        return "case", trail.details["why"], trail.action
+
+
+def cr_aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
 def test_refusals_are_answered_audited_and_change_nothing(runtime):
     setup_cast(runtime, "dongguan")
     setup_cast(runtime, "shanwei")  # the shanwei officer is 601 too: give shanwei another person
@@ -163,28 +197,35 @@ def test_refusals_are_answered_audited_and_change_nothing(runtime):
     invite_and_join(runtime, ["officer", "shanwei"], other_officer)
     accept = f"c:a:{case.id}:received:accept"
 
-    cases = [
-        (stranger, accept, "off.err.no_case"),                             # wrong role: nobody
-        (other_officer, accept, "off.err.no_case"),                        # another policy's officer
-        (APPLICANT, accept, "off.err.own_case"),                           # acting on one's own case
-        (CAST["officer"], f"c:a:{case.id}:received:decide", "proc.err.wrong_state"),  # out of order
-        (CAST["officer"], f"c:a:{case.id}:meeting:accept", "off.err.stale"),  # stale state in the data
-        (CAST["officer"], f"c:a:{case.id}:received:explode", "off.err.forged"),  # forged action
-        (CAST["officer"], "c:zz:1", "off.err.forged"),                      # forged verb
-        (CAST["officer"], f"c:k:{case.id}", "off.err.stale"),               # confirm without a form
+    cases = [  # strangers go to the security log, people with a role on the case to its trail
+        (stranger, accept, "off.err.no_case", "security"),                           # wrong role: nobody
+        (other_officer, accept, "off.err.no_case", "security"),                      # another policy's officer
+        (APPLICANT, accept, "off.err.own_case", "case"),                             # acting on one's own case
+        (CAST["officer"], f"c:a:{case.id}:received:decide", "proc.err.wrong_state", "case"),  # out of order
+        (CAST["officer"], f"c:a:{case.id}:meeting:accept", "off.err.stale", "case"),  # stale state in the data
+        (CAST["officer"], f"c:a:{case.id}:received:explode", "off.err.forged", "case"),  # forged action
+        (CAST["officer"], "c:zz:1", "off.err.forged", "security"),                   # forged verb, no case
+        (CAST["officer"], f"c:k:{case.id}", "off.err.stale", "case"),                # confirm without a form
     ]
-    for who, data, why in cases:
+    for who, data, why, where in cases:
         reply = c.press(who, data)
         assert reply.toast and reply.alert, data
         assert state_of(runtime, case.id) == "received"
-        assert refusals(runtime)[-1].details["why"] == why, data
+        assert last_refusal(runtime, who.user_id)[:2] == (where, why), data
+    # a stranger pressing the same forged button a hundred times is one counted row, not a hundred case lines
+    before = len(refusals(runtime, case.id))
+    for _ in range(100):
+        c.press(stranger, accept)
+    assert len(refusals(runtime, case.id)) == before
+    officer_view = c.case(CAST["officer"], case.number).view.text
+    assert "102 次尝试已记入安全日志" in officer_view  # 101 by the stranger, 1 by the other officer and "路人" not in officer_view
     # the applicant sees the file, but no officer buttons
     own = c.case(APPLICANT, case.number).view
     assert not [d for d in buttons(own) if d.endswith(":accept")]
     assert "c:a:" in " ".join(buttons(own))  # add_material is theirs
     assert c.case(stranger, case.number).toast  # a stranger cannot even open it
     assert c.queue(stranger).toast and c.invite(stranger, ["officer", "dongguan"]).toast
-    assert refusals(runtime)[-1].action == "invite"
+    assert last_refusal(runtime, stranger.user_id) == ("security", "off.err.not_admin", "invite")
 
 
 def test_an_officer_who_applied_cannot_act_on_their_own_case(runtime):
@@ -209,7 +250,7 @@ def test_validation_no_extension_twice_panel_of_four_and_reasons_for_refusal(run
     # 三(三) "一般不少于5人": four experts of both kinds may close the review only with the reason recorded
     cw(runtime).press(officer, f"c:a:{case.id}:expert_review:experts_done")
     cw(runtime).press(officer, f"c:v:{case.id}:diligent")
-    reply = runtime.flow.text(officer, "四位专家一致认为已履行勤勉尽责义务")
+    reply = drive(runtime).text(officer, "四位专家一致认为已履行勤勉尽责义务")
     assert "少于5人" in reply.view.text
     assert cw(runtime).press(officer, f"c:s:{case.id}").toast and state_of(runtime, case.id) == "expert_review"
 
@@ -224,7 +265,7 @@ def test_validation_no_extension_twice_panel_of_four_and_reasons_for_refusal(run
     dg2 = submit(runtime, "dongguan", Who(503, "第三位"))
     cw(runtime).press(officer, f"c:a:{dg2.id}:received:refuse")
     assert cw(runtime).press(officer, f"c:s:{dg2.id}").toast
-    bad = runtime.flow.text(officer, "   ")
+    bad = drive(runtime).text(officer, "   ")
     assert "⚠" in bad.view.text
 
 
@@ -234,11 +275,11 @@ def test_form_input_validation_in_the_users_language(runtime):
     officer = CAST["officer"]
     act(runtime, officer, case.id, "accept", [None])
     cw(runtime).press(officer, f"c:a:{case.id}:investigation:hear_start")
-    assert "YYYY-MM-DD" in runtime.flow.text(officer, "下周二").view.text
-    runtime.flow.set_language(officer, "en")
+    assert "YYYY-MM-DD" in drive(runtime).text(officer, "下周二").view.text
+    drive(runtime).set_language(officer, "en")
     cw(runtime).press(officer, f"c:x:{case.id}")
     cw(runtime).press(officer, f"c:a:{case.id}:investigation:hear_start")
-    assert "Not a date" in runtime.flow.text(officer, "next tuesday").view.text
+    assert "Not a date" in drive(runtime).text(officer, "next tuesday").view.text
 
 
 def test_publicity_cannot_end_early_or_with_an_open_objection(runtime):
@@ -262,22 +303,24 @@ def test_invitations_are_single_use_expiring_and_revocable(runtime):
     c = cw(runtime)
     assert "provincial" in c.invite(ADMIN, ["officer", "yunnan"]).view.text  # a level is needed
     assert c.invite(ADMIN, ["unit", "dongguan", "某大学"]).view.text.startswith("单位审核人只用于浙江")
-    text = c.invite(ADMIN, ["officer", "dongguan"]).view.text
+    text = c.invite(ADMIN, ["officer", "dongguan", "611"]).view.text
     code = code_in(text)
-    assert runtime.flow.start(Who(611), payload=code).menu == "staff"
-    assert runtime.flow.start(Who(612), payload=code).toast  # used
-    text = c.invite(ADMIN, ["officer", "dongguan"]).view.text
+    assert drive(runtime).start(Who(612), payload=code).toast  # not theirs: refused, and the code still works
+    assert drive(runtime).start(Who(611), payload=code).menu == MenuChange(Menu.STAFF)
+    assert drive(runtime).start(Who(612), payload=code).toast  # used
+    text = c.invite(ADMIN, ["officer", "dongguan", "613"]).view.text
     late = code_in(text)
     with Session(runtime.engine) as s:
-        row = s.get(Invitation, late)
+        row = s.exec(select(RoleInvitation).where(RoleInvitation.code_hash == code_hash(late))).one()
         row.expires_at = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
         s.add(row)
         s.commit()
-    assert "过期" in runtime.flow.start(Who(613), payload=late).toast
+    assert "过期" in drive(runtime).start(Who(613), payload=late).toast
     members = c.members(ADMIN).view
     revoke = next(d for d in buttons(members) if d.startswith("c:r:"))
+    assert late not in members.text  # the code is shown once, at creation, and never stored
     assert c.press(Who(611), revoke).toast  # only admins revoke
-    assert c.press(ADMIN, revoke).menu == "reset:611"
+    assert c.press(ADMIN, revoke).menu == MenuChange(Menu.USER, 611)
     assert c.queue(Who(611)).toast  # no longer staff
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from types import SimpleNamespace
 
@@ -173,3 +174,30 @@ async def test_a_claim_held_by_a_dead_sender_is_taken_over(engine):
     after_crash = OutboxWorker(engine, owner=2, live_owners=lambda: {2})
     assert await after_crash.deliver_due(bot) == 1  # sender 1's process is gone: its claim with it
     assert bot.sent == [(7, "您的申请已受理")] and row(engine).status == "delivered"
+
+
+async def test_a_sender_asked_to_stop_records_the_message_in_flight_and_sends_no_more(engine):
+    """A graceful stop (a deploy, the scheduler moving to another process) never leaves a message that
+    Telegram took unrecorded: the next sender would send it again."""
+    queue(engine, 7, "第一条", "k1")
+    queue(engine, 8, "第二条", "k2")
+    worker = OutboxWorker(engine, messages_per_second=1000)
+    in_flight, release = asyncio.Event(), asyncio.Event()
+
+    class SlowBot(FakeBot):
+        async def send_message(self, chat_id: int, text: str) -> SimpleNamespace:
+            in_flight.set()
+            await release.wait()  # Telegram has the message; its answer is on the way
+            return await super().send_message(chat_id, text)
+
+    bot = SlowBot()
+    task = asyncio.create_task(worker.run(bot))
+    await asyncio.wait_for(in_flight.wait(), 10)
+    worker.stop_soon()
+    release.set()
+    await asyncio.wait_for(task, 10)
+    assert bot.sent == [(7, "第一条")]
+    with Session(engine) as s:
+        rows = {r.text: r for r in s.exec(select(Outbox))}
+    assert rows["第一条"].status == "delivered" and rows["第一条"].attempts == 1
+    assert rows["第二条"].status == "pending" and rows["第二条"].lease_owner is None  # left for the next sender

@@ -18,6 +18,7 @@ from tests.casework_scenario import WALKS
 POLICIES = load_policies()
 PROCS = Procedures(POLICIES, WorkCalendar())
 TODAY = dt.date(2026, 11, 20)
+MEET = {"meeting": "局长办公会", "meeting_date": "2026-11-18", "participants": "张三、李四、王五"}  # collective decisions
 ROLE = {"officer": "officer", "unit": "unit_reviewer", "group": "determination_group", "applicant": "applicant"}
 
 
@@ -115,7 +116,9 @@ def test_refusal_and_negative_decision_need_reasons():
     assert fire("dongguan", meeting, "officer", "decide", {"outcome": "not_recognised"}).error.key == \
         "proc.err.missing"
     assert fire("dongguan", meeting, "officer", "decide", {"outcome": "bogus"}).error.key == "proc.err.choice"
-    result = fire("dongguan", meeting, "officer", "decide", {"outcome": "not_recognised", "reason": "未尽职"})
+    no_meeting = fire("dongguan", meeting, "officer", "decide", {"outcome": "not_recognised", "reason": "未尽职"})
+    assert no_meeting.error.key == "proc.err.missing"  # a collective decision names its meeting, date, participants
+    result = fire("dongguan", meeting, "officer", "decide", {"outcome": "not_recognised", "reason": "未尽职", **MEET})
     assert result.ok and [e.event for e in result.events] == ["decided"]
 
 
@@ -165,14 +168,14 @@ def test_zhejiang_expert_opinion_needs_all_six_criteria():
 
 def test_zhejiang_unfavourable_decision_skips_publicity():
     case = CaseFile("collective")
-    fire("zhejiang", case, "officer", "decide", {"outcome": "not_recognised", "reason": "不符合"})
+    fire("zhejiang", case, "officer", "decide", {"outcome": "not_recognised", "reason": "不符合", **MEET})
     assert fire("zhejiang", case, "officer", "publicise", {}).error.key == "proc.guard.favourable"
     assert fire("zhejiang", case, "officer", "feedback_no", {}).ok and case.state == "closed"
 
 
 def test_yunnan_decision_needs_finance_and_audit_and_correction_is_conditional():
     case = CaseFile("deliberation")
-    decision = {"outcome": "lighter", "correction": "not_start", "correction_reason": "已自行纠正"}
+    decision = {"outcome": "lighter", "correction": "not_start", "correction_reason": "已自行纠正", **MEET}
     assert fire("yunnan", case, "officer", "decide", decision).error.key == "proc.guard.consulted_required"
     fire("yunnan", case, "officer", "consult", {"department": "finance", "text": "同意"})
     assert fire("yunnan", case, "officer", "decide", decision).error is not None
@@ -209,7 +212,7 @@ def test_liaoning_review_only_within_the_period_the_unit_set():
                 {"level": "meets", "reason": "r", "days": 10, **body}).error.key == "proc.err.after"
     fire("liaoning", case, "determination_group", "group", {"mode": "third_party", "members": "某事务所"})
     result = fire("liaoning", case, "determination_group", "conclude",
-                  {"level": "fails", "reason": "r", "days": 10, **body})
+                  {"level": "fails", "reason": "r", "days": 10, **body, "participants": MEET["participants"]})
     assert [e.event for e in result.events] == ["conclusion_sent", "clock_set"]
     late = TODAY + dt.timedelta(days=11)
     assert fire("liaoning", case, "applicant", "ask_review", {"grounds": "g"}, late).error.key == \

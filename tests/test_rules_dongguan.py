@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dialogs import answers as A
+import dialogs.answers
 from dialogs.procedure import CaseFile
 from tests.rules_kit import POLICIES, PROCS, complete_answers, officer
 
@@ -38,8 +38,8 @@ def test_dongguan_4_1_3_joint_determination_with_the_competent_authority_is_reco
 def test_dongguan_6_5_service_invention_transfer_of_institutions_is_redirected():
     """"高校和科研事业单位职务科技成果转化所涉及的……认定工作按照《广东省……工作指引（试行）》规范落实"."""
     answers = complete_answers(DG)
-    assert A.bars("origin", DG, answers) == []
-    barred = A.bars("origin", DG, {**answers, "gates": {"inst_transfer": True}})
+    assert dialogs.answers.bars("origin", DG, answers) == []
+    barred = dialogs.answers.bars("origin", DG, {**answers, "gates": {"inst_transfer": True}})
     assert len(barred) == 1
     _question, clause, explanation = barred[0]
     assert clause == "6(5)" and "广东省高校和科研事业单位职务科技成果转化尽职免责认定工作指引（试行）" in explanation.zh

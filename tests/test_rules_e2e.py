@@ -15,6 +15,7 @@ from storage.casework import CaseEvent
 from storage.db import make_engine
 from storage.models import Case
 from tests import test_officer_e2e as officer_e2e
+from tests.casework_scenario import MEETING
 from tests.scenario import Step, happy_path
 from tests.test_officer_e2e import POLICIES, START, Actor, invite, lead, submit, wait_for_notifications
 
@@ -75,7 +76,7 @@ def test_yunnan_correction_started_with_the_decision_runs_to_rectification(world
     screen = officer.press_data(f"c:v:{case.id}:not_recognised")
     assert "理由（不予认定的必须说明）" in screen["text"] and "一并作出的纠错程序决定" not in screen["text"]
     officer.press_data(f"c:x:{case.id}")
-    walk(cast, case, [("officer", "decide", ["exempt", "start", None])])
+    walk(cast, case, [("officer", "decide", ["exempt", "start", None, *MEETING])])
     assert state(world, case) == "decided" and events(world, case)[-2:] == ["decided", "correction_started"]
     # the result is copied for the record before it is fed back (第六条(四)), and marked (第六条(五))
     officer.command(f"/case {case.number}")
@@ -108,7 +109,7 @@ def test_dongguan_closure_after_third_party_review(world):
     assert "须先完成" in refused(officer, f"c:k:{case.id}")  # 3(2)2: no third-party review yet
     assert state(world, case) == "meeting"
     walk(cast, case, [("officer", "third_party", ["广东省科技评估中心", "原始记录证明已履行尽责义务"]),
-                      ("officer", "decide", ["closure", None]), ("officer", "feedback", [None])])
+                      ("officer", "decide", ["closure", None, *MEETING]), ("officer", "feedback", [None])])
     assert state(world, case) == "closed"
     texts = wait_for_notifications(applicant, 3)
     assert any("予以结题" in t and "不纳入科研失信行为记录" in t for t in texts)
@@ -121,7 +122,7 @@ def test_liaoning_conclusion_review_and_appeal(world):
     case = submit(world, applicant, "liaoning")
     cast = {"group": group, "applicant": applicant}
     walk(cast, case, [("group", "group", ["group", "纪委、财务处、科研处各一人"]),
-                      ("group", "conclude", ["fails", "未履行审批程序", "校长办公会", "2026-11-18", "15"]),
+                      ("group", "conclude", ["fails", "未履行审批程序", "校长办公会", "2026-11-18", "15", MEETING[2]]),
                       ("applicant", "ask_review", ["审批程序已履行，有会议纪要"]),
                       ("group", "redo", ["basically", "有会议纪要，但程序存在瑕疵", "党委会", "2026-11-25"]),
                       ("applicant", "object", ["不应认定存在瑕疵"]),
@@ -168,7 +169,7 @@ def test_zhejiang_basic_public_cases_go_to_the_fund_office(world):
     # the collective decision is the department's (三(四)), not the office's
     office.command(f"/case {case.number}")
     assert not [d for d in buttons(office) if d.endswith(":decide")]
-    walk(cast, case, [("department", "decide", ["not_recognised", "集体审议认为记录不完整"]),
+    walk(cast, case, [("department", "decide", ["not_recognised", "集体审议认为记录不完整", *MEETING]),
                       ("department", "feedback_no", [])])
     assert state(world, case) == "closed"
     # an ordinary (provincial) Zhejiang case never reaches the fund office

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dialogs import procedure as P
+import dialogs.procedure
 from dialogs.policy import GUARDS
 from dialogs.procedure import CaseFile, Procedures, Record
 from tests.rules_kit import CAL, POLICIES, PROCS, TODAY, officer
@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_guard_names_are_declared_once_and_each_has_one_implementation():
-    assert set(P._GUARDS) == GUARDS
-    assert not [name for name in dir(P.ProcModel) if name.startswith(("g_", "c_"))]  # no second copy
+    assert set(dialogs.procedure._GUARDS) == GUARDS
+    assert not [name for name in dir(dialogs.procedure.ProcModel) if name.startswith(("g_", "c_"))]  # no second copy
     with pytest.raises(NameError):
-        P.guard("moon_is_full")(lambda _m: True)
+        dialogs.procedure.guard("moon_is_full")(lambda _m: True)
 
 
 def test_refusal_comes_from_the_check_that_decided():

@@ -7,8 +7,8 @@ import datetime as dt
 
 from sqlmodel import Session, col, select
 
+from storage import access, exofficio
 from storage import caserepo as cr
-from storage import exofficio
 from storage.casework import CaseEvent
 from storage.models import Case
 from tests.rules_kit import POLICIES, PROCS
@@ -39,7 +39,7 @@ def test_yunnan_6_2_case_opened_ex_officio_is_taken_up_and_continued(runtime):  
         assert [(e.action, e.event) for e in trail] == [("ex_officio", "accepted")]
         # the officer of that level reaches it; the decision clock runs from the organ's own start
         officer_rows = [m for m in cr.memberships_of(s, CAST["officer"].user_id) if m.role == "officer"]
-        assert all(cr.covers(m, case) for m in officer_rows)
+        assert all(access.covers(s, m, case) for m in officer_rows)
         now = cr.stamp(TODAY)
         assert exofficio.claim(s, code.replace(code[-4:], "AAAA"), APPLICANT.user_id, now) == "unknown"
         assert exofficio.claim(s, code, CAST["officer"].user_id, now) == "own"
@@ -61,4 +61,4 @@ def test_yunnan_6_2_case_of_another_level_is_not_reached(runtime):  # noqa: F811
     case_id, _ = open_case(runtime, level="county")
     with Session(runtime.engine) as s:
         case = s.get(Case, case_id)
-        assert not any(cr.covers(m, case) for m in cr.memberships_of(s, CAST["officer"].user_id))
+        assert not any(access.covers(s, m, case) for m in cr.memberships_of(s, CAST["officer"].user_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dialogs import answers as A
+import dialogs.answers
 from dialogs.procedure import CaseFile, Record
 from tests.rules_kit import POLICIES, PROCS, TODAY, complete_answers, fire, problem
 
@@ -65,8 +65,8 @@ def test_liaoning_9_joint_determination_names_its_departments():
 def test_liaoning_2_only_provincial_research_units():
     """"本指引所指科研单位包括省属高等学校、科研院所、医疗卫生机构"."""
     answers = complete_answers(LN)
-    assert A.bars("origin", LN, answers) == []
-    barred = A.bars("origin", LN, {**answers, "gates": {"provincial_unit": False}})
+    assert dialogs.answers.bars("origin", LN, answers) == []
+    barred = dialogs.answers.bars("origin", LN, {**answers, "gates": {"provincial_unit": False}})
     assert [clause for _, clause, _ in barred] == ["第二条"]
 
 

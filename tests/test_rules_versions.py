@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from dialogs import answers as A
+import dialogs.answers
 from storage import caserepo as cr
 from storage.models import Case
+from tests.casework_scenario import MEETING
 from tests.rules_kit import POLICIES, complete_answers, uploads_for
 from tests.test_officer_flow import APPLICANT, CAST, act, runtime, setup_cast, state_of  # noqa: F401
 
@@ -39,31 +40,31 @@ def v1_draft(key: str) -> dict[str, Any]:
 def test_a_version_1_draft_continues_under_version_2(key):
     policy = POLICIES[key]
     assert policy.version == 2
-    draft = A.migrate(v1_draft(key), policy)
+    draft = dialogs.answers.migrate(v1_draft(key), policy)
     assert draft["_meta"]["policy_version"] == 2
-    problem = A.step_problem("summary", policy, draft, uploads_for(policy))
+    problem = dialogs.answers.step_problem("summary", policy, draft, uploads_for(policy))
     assert problem is not None and problem.key == V1_DRAFTS[key]["asked"], problem
     # the applicant answers what is new, and the application is complete again
     complete = complete_answers(policy)
     for step in ("project", "origin", "conditions"):
-        if A.applies(step, policy) and A.step_problem(step, policy, draft, {}) is not None:
+        if dialogs.answers.applies(step, policy) and dialogs.answers.step_problem(step, policy, draft, {}) is not None:
             draft[step if step != "origin" else "gates"] = complete[step if step != "origin" else "gates"]
-    assert A.step_problem("summary", policy, draft, uploads_for(policy)) is None
+    assert dialogs.answers.step_problem("summary", policy, draft, uploads_for(policy)) is None
 
 
 def test_zhejiang_version_1_gate_answer_is_kept_only_where_it_still_means_the_same():
     zj = POLICIES["zhejiang"]
-    not_accepted = A.migrate({"gates": {"before_acceptance_check": False}}, zj)["gates"]
+    not_accepted = dialogs.answers.migrate({"gates": {"before_acceptance_check": False}}, zj)["gates"]
     assert not_accepted == {"acceptance_done": False, "acceptance_entered": False}  # "not yet": both still hold
-    accepted_or_entered = A.migrate({"gates": {"before_acceptance_check": True}}, zj)["gates"]
+    accepted_or_entered = dialogs.answers.migrate({"gates": {"before_acceptance_check": True}}, zj)["gates"]
     assert accepted_or_entered == {}  # "passed or entered" cannot be split: asked again
 
 
 def test_yunnan_version_1_materials_left_optional_are_now_asked_for():
     yn = POLICIES["yunnan"]
-    draft = A.migrate(complete_answers(yn), yn)
+    draft = dialogs.answers.migrate(complete_answers(yn), yn)
     v1_uploads = {"application": 1, "statement": 1, "evidence": 1}
-    assert A.step_problem("materials", yn, draft, v1_uploads).key == "err.material_missing"
+    assert dialogs.answers.step_problem("materials", yn, draft, v1_uploads).key == "err.material_missing"
 
 
 # -- cases ------------------------------------------------------------------------------------------------
@@ -73,7 +74,7 @@ V1_CASES: dict[str, dict[str, Any]] = {
         "state": "meeting",
         "trail": [("accept", {}, "accepted"), ("section_opinion", {"opinion": "建议免责"}, None),
                   ("resource_review", {"opinion": "同意"}, None)],
-        "continue": [("officer", "decide", ["exempt", None]), ("officer", "feedback", [None])],
+        "continue": [("officer", "decide", ["exempt", None, *MEETING]), ("officer", "feedback", [None])],
         "final": "closed",
     },
     "zhejiang": {
@@ -84,7 +85,7 @@ V1_CASES: dict[str, dict[str, Any]] = {
                         "strategic": "good", "necessary": "good", "inspiring": "good", "records": "good",
                         "funds": "good", "opinion": "同意"}, None) for i in range(5)],
         "continue": [("officer", "experts_done", ["diligent", "一致同意"]),
-                     ("officer", "decide", ["not_recognised", "集体审议认为记录不完整"]),
+                     ("officer", "decide", ["not_recognised", "集体审议认为记录不完整", *MEETING]),
                      ("officer", "feedback_no", [])],
         "final": "closed",
     },

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dialogs import answers as A
+import dialogs.answers
 from dialogs.procedure import CaseFile, Record
 from tests.rules_kit import FILE, POLICIES, PROCS, TODAY, complete_answers, fire, officer, problem
 
@@ -220,8 +220,8 @@ def test_yunnan_10_11_funds_and_report_only_after_exemption():
 def test_yunnan_17_lapsed_document_is_used_only_after_confirmation():
     answers = complete_answers(YN)
     today = dt.date(2026, 12, 1)
-    err = A.step_problem("policy", YN, answers, {}, today)
+    err = dialogs.answers.step_problem("policy", YN, answers, {}, today)
     assert err is not None and err.key == "err.confirm_status" and err.params["until"] == "2025-02-09"
-    assert A.step_problem("policy", YN, {**answers, A.STATUS_ACK: "yunnan"}, {}, today) is None
-    assert A.step_problem("summary", YN, answers, {m.id: 1 for m in YN.materials}, today).key == "err.confirm_status"
-    assert A.step_problem("policy", YN, answers, {}, dt.date(2024, 6, 1)) is None  # in force then
+    assert dialogs.answers.step_problem("policy", YN, {**answers, dialogs.answers.STATUS_ACK: "yunnan"}, {}, today) is None
+    assert dialogs.answers.step_problem("summary", YN, answers, {m.id: 1 for m in YN.materials}, today).key == "err.confirm_status"
+    assert dialogs.answers.step_problem("policy", YN, answers, {}, dt.date(2024, 6, 1)) is None  # in force then

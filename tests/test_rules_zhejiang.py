@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dialogs import answers as A
+from sqlmodel import Session
+
+import dialogs.answers
 from dialogs.procedure import CaseFile, Record
-from storage.caserepo import covers
+from storage.access import covers
 from storage.casework import Membership
+from storage.db import create_schema, make_engine
 from storage.models import Case
 from tests.rules_kit import POLICIES, PROCS, TODAY, complete_answers, officer, problem
 
@@ -20,9 +23,9 @@ def _expert(name: str, kind: str) -> Record:
 def test_zhejiang_2_1_requires_termination_application():
     """"……出现科研失败，提出的科技计划项目终止申请，作出容错免责认定的，适用本意见"."""
     answers = complete_answers(ZJ)
-    assert A.bars("origin", ZJ, answers) == []
+    assert dialogs.answers.bars("origin", ZJ, answers) == []
     no_termination = {**answers, "gates": {**answers["gates"], "termination_filed": False}}
-    barred = A.bars("origin", ZJ, no_termination)
+    barred = dialogs.answers.bars("origin", ZJ, no_termination)
     assert [clause for _, clause, _ in barred] == ["二(一)"]
     material = next(m for m in ZJ.materials if m.id == "termination")
     assert material.required and material.clause == "二(一)" and "终止申请" in material.label.zh
@@ -40,12 +43,12 @@ def test_zhejiang_3_1_bars_only_a_completed_acceptance_and_warns_when_entered():
     """"可在科技计划项目验收前……提出书面申请": only a completed 验收 bars; entered acceptance warns."""
     answers = complete_answers(ZJ)
     done = {**answers, "gates": {**answers["gates"], "acceptance_done": True}}
-    assert [clause for _, clause, _ in A.bars("origin", ZJ, done)] == ["三(一)"]
+    assert [clause for _, clause, _ in dialogs.answers.bars("origin", ZJ, done)] == ["三(一)"]
     entered = {**answers, "gates": {**answers["gates"], "acceptance_entered": True}}
-    assert A.bars("origin", ZJ, entered) == []
-    warned = A.warnings("origin", ZJ, entered)
+    assert dialogs.answers.bars("origin", ZJ, entered) == []
+    warned = dialogs.answers.warnings("origin", ZJ, entered)
     assert [clause for _, clause, _ in warned] == ["三(一)"] and "验收一旦完成" in warned[0][2].zh
-    assert A.warnings("summary", ZJ, entered) == warned  # the summary repeats it before the declaration
+    assert dialogs.answers.warnings("summary", ZJ, entered) == warned  # the summary repeats it before the declaration
     assert problem(ZJ, entered) is None  # the application goes through
 
 
@@ -88,7 +91,7 @@ def test_zhejiang_3_3_panel_conclusion_is_recorded():
     assert officer("zhejiang", case, "experts_done", {"conclusion": "not_shown", "summary": "记录不完整"}).ok
 
 
-def test_zhejiang_3_last_basic_public_cases_go_to_the_fund_office():
+def test_zhejiang_3_last_basic_public_cases_go_to_the_fund_office(database_url):
     """"省基础公益研究专项的容错免责申请由省自然科学基金委员会办公室受理，组织开展调查核实和专家评审"."""
     basic = {"project": {"funding_level": "basic_public"}}
     provincial = {"project": {"funding_level": "provincial"}}
@@ -101,10 +104,15 @@ def test_zhejiang_3_last_basic_public_cases_go_to_the_fund_office():
     assert not ZJ.officer_reaches("basic_public", provincial) and ZJ.officer_reaches(None, provincial)
     case = Case(number="ZJ-2026-0001", draft_id=1, applicant_id=1, policy_key="zhejiang", policy_version=2,
                 answers=basic)
-    assert covers(Membership(user_id=2, role="officer", policy_key="zhejiang", level="basic_public"), case)
     other = Case(number="ZJ-2026-0002", draft_id=2, applicant_id=1, policy_key="zhejiang", policy_version=2,
                  answers=provincial)
-    assert not covers(Membership(user_id=2, role="officer", policy_key="zhejiang", level="basic_public"), other)
+    office_member = Membership(user_id=2, role="officer", policy_key="zhejiang", level="basic_public")
+    department = Membership(user_id=3, role="officer", policy_key="zhejiang")
+    engine = make_engine(database_url)
+    create_schema(engine)
+    with Session(engine) as s:  # storage/access.py, the one rule of who reaches a case
+        assert covers(s, office_member, case) and covers(s, department, case)  # the department decides it
+        assert not covers(s, office_member, other) and covers(s, department, other)
     received = CaseFile("received", answers=basic)
     assert {a.id for a in PROCS.available("zhejiang", received, {"officer"}, TODAY, {None})} == set()
     assert "accept" in {a.id for a in PROCS.available("zhejiang", received, {"officer"}, TODAY, {"basic_public"})}

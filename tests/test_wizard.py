@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from dialogs import answers as A
+from dialogs.answers import STEPS, items_for, migrate, step_problem, steps_for
 from dialogs.policy import Item, load_policies
 from dialogs.screens import ScreenBuilder
 from dialogs.wizard import DraftView, Outcome, UploadInfo, Wizard
@@ -30,7 +30,7 @@ def run(wizard: Wizard, draft: DraftView, steps: list[Step]) -> list[Outcome]:
         elif step.kind == "text":
             out = wizard.text(draft, step.value)
         else:
-            out = wizard.document(draft, UploadInfo("", step.value, step.size, "fid", "fuid"))
+            out = wizard.document(draft, UploadInfo("", step.value, step.size, f"fid-{step.value}", f"fuid-{step.value}"))
         assert out.error is None, (step, out.error, draft.state)
         outcomes.append(out)
     return outcomes
@@ -44,12 +44,13 @@ def test_every_policy_reaches_submission(wizard: Wizard, key: str) -> None:
     outcomes = run(wizard, draft, happy_path(policy, start_date=start))
     assert draft.state == "submitted"
     assert outcomes[-1].submitted
-    assert A.step_problem("summary", policy, draft.answers, {m.id: 1 for m in policy.materials}) is None
+    assert step_problem("summary", policy, draft.answers, {m.id: 1 for m in policy.materials}) is None
+    assert draft.answers["identity"] == {"name": "张三", "title": "研究员", "phone": "0769-12345678"}
 
 
 def test_optional_steps_are_skipped_and_progress_counts_them(wizard: Wizard) -> None:
-    assert A.steps_for(POLICIES["dongguan"]) == [s for s in A.STEPS if s != "negative"]
-    assert "conditions" not in A.steps_for(POLICIES["zhejiang"]) and "negative" in A.steps_for(POLICIES["zhejiang"])
+    assert steps_for(POLICIES["dongguan"]) == [s for s in STEPS if s != "negative"]
+    assert "conditions" not in steps_for(POLICIES["zhejiang"]) and "negative" in steps_for(POLICIES["zhejiang"])
     draft = DraftView("grounds", {"policy": "dongguan", "grounds": ["x"]})
     draft.answers["grounds"] = [POLICIES["dongguan"].grounds.items[0].id]
     assert wizard.apply(draft, "next").changed
@@ -101,14 +102,15 @@ def test_zhejiang_after_acceptance_check_is_barred(wizard: Wizard) -> None:
 
 def test_liaoning_role_changes_grounds(wizard: Wizard) -> None:
     policy = POLICIES["liaoning"]
-    leader = A.items_for(policy.grounds, {"role": "leader"})
-    researcher = A.items_for(policy.grounds, {"role": "researcher"})
+    leader = items_for(policy.grounds, {"role": "leader"})
+    researcher = items_for(policy.grounds, {"role": "researcher"})
     assert len(leader) == 9 and len(researcher) == 1 and leader[0].id != researcher[0].id
     draft = DraftView("applicant", {"policy": "liaoning", "grounds": [leader[0].id]})
     wizard.apply(draft, "k:person")
     assert draft.state == "applicant"  # a role is still needed
     wizard.apply(draft, "r:researcher")
-    assert draft.state == "project" and draft.answers["grounds"] == []
+    assert draft.answers["role"] == "researcher" and draft.answers["grounds"] == []
+    assert draft.state == "applicant" and wizard.current_field_id(draft) == "name"  # then who is applying
 
 
 def test_filing_deadline_is_computed_in_working_days(wizard: Wizard) -> None:
@@ -116,10 +118,12 @@ def test_filing_deadline_is_computed_in_working_days(wizard: Wizard) -> None:
     wizard.apply(draft, "o:authority")
     out = wizard.text(draft, "2026-09-25")
     assert out.error is None
-    due = wizard.filing_deadline(POLICIES["dongguan"], draft.answers)
-    assert due is not None and due[0] == dt.date(2026, 10, 15) and due[2] == "4(1)2" and not due[1]
-    yn = wizard.filing_deadline(POLICIES["yunnan"], {"origin": "authority", "start_date": "2026-09-25"})
-    assert yn is not None and yn[3] == 20 and yn[2] == "第六条(一)"
+    due = wizard.filing_deadline(draft)
+    assert due is not None and due.date == dt.date(2026, 10, 15) and due.clause == "4(1)2" and not due.provisional
+    assert due.working and due.left < 0  # long past on 2026-11-20, counted in working days
+    yn = wizard.filing_deadline(DraftView("origin", {"policy": "yunnan", "origin": "authority",
+                                                     "start_date": "2026-09-25"}))
+    assert yn is not None and yn.length == 20 and yn.clause == "第六条(一)"
 
 
 @pytest.mark.parametrize("text,key", [("2026-13-01", "err.date_invalid"), ("yesterday", "err.date_format"),
@@ -135,11 +139,13 @@ def test_empty_statement_and_oversized_document_are_refused(wizard: Wizard) -> N
     out = wizard.text(draft, "   ")
     assert out.error is not None and draft.answers["facts"] == FACTS
     draft = DraftView("materials", {"policy": "dongguan"})
-    wizard.apply(draft, "m:0")
+    # the 申请书 is written by the assistant: it is never a file the researcher owes
+    assert wizard.apply(draft, "m:0").error.key == "err.stale_button"
+    wizard.apply(draft, "m:2")
     out = wizard.document(draft, UploadInfo("", "big.pdf", 30 * 1024 * 1024, "f", "u"))
     assert out.error is not None and out.error.key == "err.document_too_big" and draft.uploads == []
     out = wizard.document(draft, UploadInfo("", "ok.pdf", 1024, "f", "u"))
-    assert out.error is None and draft.uploads[0].material_id == "application"
+    assert out.error is None and draft.uploads[0].material_id == "evidence"
 
 
 def test_edit_from_summary_returns_to_summary(wizard: Wizard) -> None:
@@ -178,11 +184,11 @@ def test_a_newer_policy_file_keeps_old_drafts_working(wizard: Wizard) -> None:
     v2 = v1.model_copy(update={"version": 2, "project_fields": [*fields, extra], "grounds": grounds})
     policies2 = {**POLICIES, "dongguan": v2}
     wizard2 = Wizard(policies2, WorkCalendar(), lambda: TODAY)
-    draft.answers = A.migrate(draft.answers, v2)
+    draft.answers = migrate(draft.answers, v2)
     assert draft.answers["project"]["title"] == "测试-name"
     assert old_ground not in draft.answers["grounds"]  # the dropped ground is gone
     # the new project field and the now-empty grounds are asked again; nothing else
-    problem = A.step_problem("summary", v2, draft.answers, {m.id: 1 for m in v2.materials})
+    problem = step_problem("summary", v2, draft.answers, {m.id: 1 for m in v2.materials})
     assert problem is not None and problem.key == "err.field_missing"
     assert wizard2.apply(draft, "next").error is not None and draft.state == "summary"
     wizard2.apply(draft, "e:project")

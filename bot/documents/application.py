@@ -19,7 +19,7 @@ from typing import Any
 from bot.documents.docx_layout import FormWriter
 from bot.documents.statements import declare
 from bot.i18n import render, t
-from dialogs import answers as A
+from dialogs.answers import items_for, role_of
 from dialogs.policy import Item, ItemGroup, ItemList, Material, Policy
 from dialogs.screens import ScreenBuilder
 from dialogs.status import status_lines
@@ -126,7 +126,7 @@ class _Application:
         kind = next((o.label for o in p.applicant_kinds if o.id == a.get("applicant_kind")), None)
         self.kv(self.s("app.key.kind"), self.r(kind) if kind else "")
         if p.roles:
-            role = next((o.label for o in p.roles if o.id == A.role_of(a)), None)
+            role = next((o.label for o in p.roles if o.id == role_of(a)), None)
             self.kv(self.s("app.key.role"), self.r(role) if role else "")
         identity = a.get("identity") if isinstance(a.get("identity"), dict) else {}
         for key in IDENTITY_FIELDS[self.kind]:
@@ -183,7 +183,7 @@ class _Application:
 
     def chosen_list(self, name: str, item_list: ItemList, intro_key: str) -> None:
         chosen = set(self.answers.get(name, []))
-        offered = A.items_for(item_list, self.answers)
+        offered = items_for(item_list, self.answers)
         self.w.para(self.s(intro_key, subject=self.subject, clause=item_list.clause), keep_next=True)
         picked = [self.item_text(i) for i in offered if i.id in chosen]
         self.items(picked or [self.s("app.none_chosen")])
@@ -208,7 +208,7 @@ class _Application:
         """One group of a grouped list under its own rule and clause (Yunnan 第四条: (一)–(四) all met,
         of (五)/(六) at least one): an all-group is confirmed as a whole, an at-least-one group names the
         items that apply. A draft shows what is still open, as for an all-list."""
-        offered = [i for i in A.items_for(item_list, self.answers) if i.id in group.items]
+        offered = [i for i in items_for(item_list, self.answers) if i.id in group.items]
         if not offered:
             return
         chosen = set(self.answers.get("conditions", []))
@@ -233,7 +233,7 @@ class _Application:
         given = self.answers.get("negative", {})
         self.w.para(self.s("app.negative", subject=self.subject, clause=item_list.clause), keep_next=True)
         self.items([self.declaration_line(i.text.get(self.lang), given.get(i.id), i.clause, confirm=False)
-                    for i in A.items_for(item_list, self.answers)])
+                    for i in items_for(item_list, self.answers)])
 
     def facts(self) -> tuple[int, str]:
         number = self.section("app.sec.facts")

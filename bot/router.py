@@ -1,0 +1,189 @@
+"""Where each update goes: one table for button presses (by callback namespace), commands, typed text,
+files and edited messages, used by the Telegram edge and the console alike.
+
+Every entry here runs inside the action context (bot/actions.py) with the screen a re-delivered update
+shows, so each flow only does its own work. Typed text and files go to the officer's open form when there
+is one (bot/officer/forms.py keeps forms), else to the researcher's open draft: the one decision about which
+screen is open is made here, not inside either flow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.actions import Act, Actions
+from bot.callbacks import (
+    DOCX,
+    CaseAction,
+    Drafts,
+    Home,
+    Namespace,
+    Press,
+    WizardPress,
+    decode,
+)
+from bot.commands import ADMIN_MENU, STAFF_MENUS, Command, Commands
+from bot.flow import Flow
+from bot.i18n import t
+from bot.ids import parse_code
+from bot.officer import DocumentFlow, OfficerFlow
+from bot.reply import Menu, Reply, View, Who
+from dialogs.wizard import UploadInfo
+
+Decoded = Press | WizardPress
+Handler = Callable[[Act, Decoded], Reply]
+
+
+@dataclass(frozen=True)
+class Route:
+    run: Handler
+    current: Handler | None = None  # None: `run` is read-only and simply runs again on a re-delivery
+
+
+class Router:
+    def __init__(self, actions: Actions, researcher: Flow, officers: OfficerFlow, documents: DocumentFlow) -> None:
+        self.actions = actions
+        self.researcher = researcher
+        self.officers = officers
+        self.documents = documents
+        self.routes: dict[Namespace, Route] = {
+            Namespace.HOME: Route(self._home, self._home_current),
+            Namespace.LANGUAGE: Route(lambda act, p: researcher.set_language(act, str(p.action), edit=True),
+                                      lambda act, _p: self.open_screen(act)),
+            Namespace.DRAFTS: Route(lambda act, p: researcher.drafts_press(act, p), self._drafts_current),
+            Namespace.WIZARD: Route(self._wizard, self._wizard_current),
+            Namespace.CASE: Route(lambda act, p: officers.press(act, p), self._case_current),
+            Namespace.FILES: Route(lambda act, p: documents.press(act, p)),
+            Namespace.ADMIN: Route(lambda act, p: officers.admin_press(act, p),
+                                   lambda act, p: officers.admin_current(act, p)),
+        }
+        self.commands = Commands(actions, self._command_table(), self._unknown_command)
+
+    # -- commands ---------------------------------------------------------------------------------------
+    def _command_table(self) -> list[Command]:
+        r, o, d = self.researcher, self.officers, self.documents
+        return [
+            Command("start", "cmd.start", self._start, lambda act, _a: self.open_screen(act), menus=frozenset()),
+            Command("new", "cmd.new", lambda act, _a: r.new_draft(act), lambda act, _a: self.open_screen(act)),
+            Command("drafts", "cmd.drafts", lambda act, _a: r.drafts(act)),
+            Command("status", "off.cmd.status", lambda act, _a: o.status(act)),
+            Command("timeline", "doc.cmd.timeline", lambda act, a: d.timeline(act, a)),
+            Command("ics", "doc.cmd.ics", lambda act, a: d.ics(act, a)),
+            Command("language", "cmd.language", lambda act, _a: r.language_prompt(act)),
+            Command("help", "cmd.help", lambda act, _a: r.help(act, self.commands.menu(self._menu_of(act)))),
+            Command("queue", "off.cmd.queue", lambda act, _a: o.queue(act), menus=STAFF_MENUS),
+            Command("case", "off.cmd.case", lambda act, a: o.case(act, " ".join(a)), menus=STAFF_MENUS),
+            Command("invite", "off.cmd.invite", lambda act, a: o.invite(act, a),
+                    lambda act, _a: o.members(act), menus=ADMIN_MENU),
+            Command("officers", "off.cmd.officers", lambda act, _a: o.members(act), menus=ADMIN_MENU),
+            Command("units", "off.cmd.units", lambda act, a: o.units_command(act, a), menus=ADMIN_MENU),
+        ]
+
+    def _menu_of(self, act: Act) -> Menu:
+        if self.officers.is_admin(act.who.user_id):
+            return Menu.ADMIN
+        return Menu.STAFF if self.officers.is_staff(act) else Menu.USER
+
+    def _start(self, act: Act, args: list[str]) -> Reply:
+        if args:  # a deep link: an officer's invitation code
+            code = parse_code(args[0])
+            if code is None:
+                return Reply(toast=t("off.join.unknown", act.lang), alert=True,
+                             view=View(t("off.join.unknown", act.lang)))
+            return self.officers.join(act, code)
+        return self.researcher.welcome(act)
+
+    def _unknown_command(self, act: Act, words: list[str]) -> Reply:
+        name = words[0][:32] if words else ""
+        return self.researcher.open_screen(act, notice=t("err.unknown_command", act.lang, command=f"/{name}"))
+
+    def command(self, who: Who, name: str, args: list[str] | None = None, update_id: int | None = None) -> Reply:
+        return self.commands.run(who, name, list(args or []), update_id)
+
+    # -- button presses ---------------------------------------------------------------------------------
+    def press(self, who: Who, data: str, update_id: int | None = None, namespace: Namespace | None = None) -> Reply:
+        """A button press; `namespace` is the one PTB routed it by (its pattern), which the data must match."""
+        decoded = decode(data)
+        if decoded is not None and namespace is not None and decoded.namespace is not namespace:
+            decoded = None
+        if decoded is None:
+            if data.startswith(f"{Namespace.CASE.value}:"):
+                return self.actions.run(who, update_id, lambda act: self.officers.forged(act, data))
+            return self.actions.run(who, update_id, self._unknown_press)
+        route = self.routes[decoded.namespace]
+        current = route.current
+        return self.actions.run(who, update_id, lambda act: route.run(act, decoded),
+                                (lambda act: current(act, decoded)) if current else None)
+
+    @staticmethod
+    def _unknown_press(act: Act) -> Reply:
+        return Reply(toast=t("err.unknown_action", act.lang), alert=True)
+
+    def _home(self, act: Act, press: Decoded) -> Reply:
+        assert isinstance(press, Press)
+        if press.action is Home.NEW:
+            return self.researcher.new_draft(act, edit=True)
+        if press.action is Home.DRAFTS:
+            return self.researcher.drafts(act, edit=True)
+        return self.open_screen(act, edit=True)
+
+    def _home_current(self, act: Act, press: Decoded) -> Reply:
+        assert isinstance(press, Press)
+        if press.action is Home.DRAFTS:
+            return self.researcher.drafts(act, edit=True)
+        return self.open_screen(act)
+
+    def _drafts_current(self, act: Act, press: Decoded) -> Reply:
+        assert isinstance(press, Press)
+        if press.action is Drafts.RESUME:
+            return self.researcher.draft_screen(act, press.id())
+        return self.researcher.drafts(act, edit=True)
+
+    def _wizard(self, act: Act, press: Decoded) -> Reply:
+        assert isinstance(press, WizardPress)
+        if press.action == DOCX:  # read-only: valid on a screen of any revision
+            return self.documents.docx(act, press.draft_id)
+        return self.researcher.wizard_press(act, press)
+
+    def _wizard_current(self, act: Act, press: Decoded) -> Reply:
+        assert isinstance(press, WizardPress)
+        if press.action == DOCX:
+            return self.documents.docx(act, press.draft_id)
+        return self.researcher.draft_screen(act, press.draft_id)
+
+    def _case_current(self, act: Act, press: Decoded) -> Reply:
+        assert isinstance(press, Press)
+        if press.action in (CaseAction.QUEUE, CaseAction.STATUS, CaseAction.OPEN, CaseAction.SEND_FILE):
+            return self.officers.press(act, press)  # read-only
+        if press.action is CaseAction.REVOKE_MEMBER:
+            return self.officers.members(act)
+        return self.officers.case_screen(act, press.id())
+
+    # -- typed text, files, edits --------------------------------------------------------------------------
+    def open_screen(self, act: Act, notice: str | None = None, edit: bool = False) -> Reply:
+        """Whatever the user is in the middle of: an officer's form, else their draft, else the welcome."""
+        if self.officers.form_open(act):
+            return self.officers.form_screen(act)
+        return self.researcher.open_screen(act, notice=notice, edit=edit)
+
+    def text(self, who: Who, text: str, update_id: int | None = None, message_id: int | None = None) -> Reply:
+        text = text.replace("\x00", "")  # PostgreSQL keeps no NUL in text; nobody types one
+
+        def body(act: Act) -> Reply:
+            if self.officers.form_open(act):
+                return self.officers.form_input(act, text=text)
+            return self.researcher.text(act, text, message_id)
+        return self.actions.run(who, update_id, body, self.open_screen)
+
+    def edited(self, who: Who, text: str, message_id: int, update_id: int | None = None) -> Reply:
+        text = text.replace("\x00", "")
+        return self.actions.run(who, update_id, lambda act: self.researcher.edited(act, text, message_id),
+                                self.open_screen)
+
+    def document(self, who: Who, upload: UploadInfo, update_id: int | None = None) -> Reply:
+        def body(act: Act) -> Reply:
+            if self.officers.form_open(act):
+                return self.officers.form_input(act, file=vars(upload).copy())
+            return self.researcher.document(act, upload)
+        return self.actions.run(who, update_id, body, self.open_screen)

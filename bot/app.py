@@ -35,7 +35,10 @@ from bot.flow import Flow, Reply, Who
 from bot.i18n import t
 from bot.officer_flow import CaseReply
 from bot.outbox import OutboxWorker
+from bot.register_flow import RegisterFlow
 from bot.resilience import RetryingRateLimiter, record_blocked
+from bot.web.desk import set_desk_button, start_desk
+from bot.web.server import WebServer
 from dialogs.wizard import UploadInfo
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,9 @@ class TelegramBot:
         self.settings = settings
         self.outbox_task: asyncio.Task[None] | None = None
         self.reminders: ReminderService | None = None
+        # desk and register (bot/web/, bot/register_flow.py)
+        self.web: WebServer | None = None
+        self.register = RegisterFlow.from_casework(flow.casework) if flow.casework is not None else None
 
     def build(self) -> Application:
         builder = (ApplicationBuilder().token(self.settings.bot_token)
@@ -85,6 +91,7 @@ class TelegramBot:
         app.add_handler(CommandHandler("status", self.on_status))
         app.add_handler(CommandHandler("invite", self.on_invite))
         app.add_handler(CommandHandler("officers", self.on_officers))
+        app.add_handler(CommandHandler("register", self.on_register))  # desk and register
         app.add_handler(CallbackQueryHandler(self.on_press))
         app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self.on_text))
         app.add_handler(MessageHandler(filters.Document.ALL | filters.PHOTO, self.on_document))
@@ -109,8 +116,15 @@ class TelegramBot:
         self.reminders = ReminderService(self.flow.engine, self.flow.policies, self.flow.wizard.calendar,
                                          self.settings, self.flow.casework)
         self.reminders.start()
+        # -- desk and register: the bot's own web server (bot/web/server.py), started only with DESK_URL --
+        if self.settings.desk_url and self.flow.casework is not None:
+            self.web = WebServer(self.settings.desk_listen, self.settings.desk_port)
+            await start_desk(self.web, self.flow.casework, app.bot, self.settings)
+            await self.web.start()
 
     async def _post_stop(self, app: Application) -> None:
+        if self.web is not None:  # desk and register
+            await self.web.stop()
         if self.outbox_task is not None:
             self.outbox_task.cancel()
         if self.reminders is not None:
@@ -128,7 +142,9 @@ class TelegramBot:
                 commands = [BotCommand(c, t(f"off.cmd.{c}" if c in OFFICER_COMMAND_TEXTS else f"cmd.{c}", lang))
                             for c in names]
                 commands += [BotCommand(c, t(f"doc.cmd.{c}", lang)) for c in DOC_COMMANDS]
+                commands.append(BotCommand("register", t("desk.cmd.register", lang)))  # desk and register
                 await bot.set_my_commands(commands, scope=scope)  # type: ignore[attr-defined]
+            await set_desk_button(bot, chat_id, names is not None, self.settings, lang)  # desk and register
         except Exception:  # noqa: BLE001 - a menu is a convenience; never fail the action for it
             log.exception("could not set the command menu of chat %s", chat_id)
 
@@ -169,6 +185,11 @@ class TelegramBot:
 
     async def on_officers(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self.deliver(update, context, self._casework().members(_who(update), update.update_id))
+
+    async def on_register(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:  # desk and register
+        assert self.register is not None
+        await self.deliver(update, context, self.register.register(_who(update), list(context.args or []),
+                                                                   update.update_id))
 
     async def on_new(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self.deliver(update, context, self.flow.new_draft(_who(update), update.update_id))

@@ -23,7 +23,7 @@ from dialogs.policy import Policy
 from dialogs.screens import ScreenBuilder
 from dialogs.wizard import DraftView, UploadInfo
 from scheduler.calendar import WorkCalendar
-from storage import caserepo, repo
+from storage import access, caserepo, repo
 from storage.clockevents import clock_events, local_date
 from storage.db import session_scope
 from storage.models import Case, Draft, User
@@ -99,9 +99,7 @@ class DocumentFlow:
 
     # -- cases: /timeline and /ics ------------------------------------------------------------------------
     def _may_see(self, s: Session, user_id: int, case: Case) -> bool:
-        if case.applicant_id == user_id:
-            return True
-        return any(caserepo.covers(m, case) for m in caserepo.memberships_of(s, user_id))
+        return bool(access.roles_on(s, user_id, case))  # the same answer the desk and the register get
 
     def _case(self, s: Session, who: Who, args: list[str], lang: str) -> Case | str:
         """The case named in `args` (number or id), else the user's latest; or the message saying why not."""

@@ -26,8 +26,8 @@ from dialogs.policy import Policy, ProcAction, ProcField, TimeLimit
 from dialogs.procedure import Procedures, parse_value
 from dialogs.text import Msg
 from scheduler.calendar import WorkCalendar
+from storage import access, repo
 from storage import caserepo as cr
-from storage import repo
 from storage.casework import CaseDocument, CaseEvent, Membership, PendingForm
 from storage.db import session_scope
 from storage.models import Case, Upload, User, utcnow
@@ -90,10 +90,7 @@ class OfficerFlow:
         return CaseReply(toast=text, alert=True, view=View(t("off.refused", lang, text=text)), edit=edit)
 
     def _roles(self, s: Session, user_id: int, case: Case) -> set[str]:
-        roles = {m.role for m in cr.memberships_of(s, user_id) if cr.covers(m, case)}
-        if case.applicant_id == user_id:
-            roles.add("applicant")
-        return roles
+        return access.roles_on(s, user_id, case)  # the same answer the desk and the register get
 
     # -- admins: invitations and members --------------------------------------------------------------
     def invite(self, who: Who, args: list[str], update_id: int | None = None) -> CaseReply:

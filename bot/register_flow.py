@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 from bot.case_view import CaseViews
 from bot.document_flow import FileReply, OutFile
-from bot.documents.register import XLSX_MIME, Column, Sheet, register_xlsx
+from bot.documents.register import XLSX_MIME, Cell, Column, Sheet, register_xlsx
 from bot.flow import View, Who
 from bot.i18n import normalise_language, t
 from bot.web.caseload import applicant_name
@@ -288,7 +288,7 @@ class RegisterFlow:
             out.append((t("reg.stat.median", lang, step=limit.label.get(lang), unit=unit), f"median:{limit.id}",
                         float(statistics.median(days)) if days else None))
         out.append((t("reg.stat.judged", lang), "clocks_judged", total))
-        out.append((t("reg.stat.met_share", lang), "met_share", met / total if total else None))
+        out.append((t("reg.stat.met_share", lang), "met_share", Cell(met / total if total else None, "percent")))
         return out
 
     def yunnan_sheet(self, s: Session, facts: list[CaseFacts], lang: str, year: int) -> Sheet:

@@ -27,12 +27,21 @@ LINE_HEIGHT = 15  # points per line of 11-point text
 FORBIDDEN_IN_TITLE = set('[]:*?/\\')
 
 Kind = Literal["text", "date", "number", "percent"]
+FORMATS = {"date": DATE_FORMAT, "percent": PERCENT_FORMAT}
 
 
 @dataclass(frozen=True)
 class Column:
     header: str
     kind: Kind = "text"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A value formatted unlike the rest of its column (a share among counts)."""
+
+    value: Any
+    kind: Kind
 
 
 @dataclass
@@ -48,6 +57,8 @@ class Sheet:
 
 def display_width(value: Any) -> int:
     """Columns are measured in Latin characters; a CJK character takes two."""
+    if isinstance(value, Cell):
+        return len("100.0%") if value.kind == "percent" else display_width(value.value)
     if value is None:
         return 0
     if isinstance(value, dt.date):
@@ -89,13 +100,11 @@ def register_xlsx(sheets: Sequence[Sheet]) -> bytes:
         for cell in ws[1]:
             cell.font, cell.fill, cell.alignment = bold, fill, wrap
         for row in spec.rows:
-            _append(ws, [_cell_value(v) for v in row], len(spec.columns))
-        for i, column in enumerate(spec.columns, start=1):
-            fmt = DATE_FORMAT if column.kind == "date" else PERCENT_FORMAT if column.kind == "percent" else None
-            if fmt is None:
-                continue
-            for (cell,) in ws.iter_rows(min_row=2, max_row=len(spec.rows) + 1, min_col=i, max_col=i):
-                cell.number_format = fmt
+            _append(ws, [_cell_value(v.value if isinstance(v, Cell) else v) for v in row], len(spec.columns))
+            for cell, value, column in zip(ws[ws.max_row], row, spec.columns, strict=True):
+                fmt = FORMATS.get(value.kind if isinstance(value, Cell) else column.kind)
+                if fmt is not None:
+                    cell.number_format = fmt
         if spec.notes:
             ws.append([])
             for note in spec.notes:

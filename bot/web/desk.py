@@ -53,7 +53,8 @@ from storage.models import Case, User
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 PREFIX = "/desk/"
-WHO = "desk.who"  # the verified user, set on the request by the API's middleware
+# the verified user, set on the request by the API's middleware (RequestKey from aiohttp 3.13 on)
+WHO: Any = web.RequestKey("who", WebAppUser) if hasattr(web, "RequestKey") else "desk.who"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

@@ -347,3 +347,8 @@ async def test_the_menu_button_opens_the_desk_for_members_and_is_reset_for_other
     assert member["menu_button"].web_app.url == "https://bot.example.org/desk/"
     await set_desk_button(bot, R1.user_id, False, settings, "zh")
     assert bot.sent[-1]["menu_button"].type == "default"
+    everyone = settings.model_copy(update={"desk_for_everyone": True})
+    bot = FakeBot()
+    await start_desk(WebServer("127.0.0.1", 0), runtime.flow.casework, bot, everyone)
+    default = next(sent for sent in bot.sent if sent["chat_id"] is None)  # the bot-wide button: researchers too
+    assert default["menu_button"].web_app.url == "https://bot.example.org/desk/"

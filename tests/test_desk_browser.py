@@ -172,6 +172,12 @@ def test_the_officer_opens_the_desk_sees_the_lights_filters_and_opens_a_case(des
     Select(browser.find_element("id", "f-light")).select_by_value("yellow")
     assert rows(browser) == [(cases["yellow"].number, "yellow")]
     Select(browser.find_element("id", "f-light")).select_by_value("")
+    Select(browser.find_element("id", "f-state")).select_by_value("dongguan:investigation")
+    assert rows(browser) == [(cases["grey"].number, "grey")]
+    Select(browser.find_element("id", "f-state")).select_by_value("")
+    Select(browser.find_element("id", "f-policy")).select_by_value("dongguan")
+    assert len(rows(browser)) == 4
+    Select(browser.find_element("id", "f-policy")).select_by_value("")
     search = browser.find_element("id", "search")
     search.send_keys(cases["grey"].number)
     assert rows(browser) == [(cases["grey"].number, "grey")]
@@ -260,3 +266,33 @@ def test_forged_and_expired_init_data_get_401_in_the_page_and_over_http(desk, br
     wait_ready(browser, "error")
     assert rows(browser) == []
     assert "无法确认您的身份" in browser.find_element("id", "message").text
+
+
+def test_a_new_member_gets_the_desk_button_when_joining_and_loses_it_when_revoked(desk):
+    import re
+
+    server = desk["server"]
+    admin = server.user(900, first_name="管理员", language_code="zh-hans")
+    newcomer = server.user(602, first_name="新经办", language_code="zh-hans")
+    mark = admin.mark()
+    admin.send_text("/invite officer dongguan")
+    code = re.search(r"start[= ]([\w-]+)", admin.wait_for_text("邀请码", since=mark, timeout=15)["text"]).group(1)
+    mark = newcomer.mark()
+    newcomer.send_text(f"/start {code}")
+    newcomer.wait_for_text("欢迎", since=mark, timeout=15)
+    deadline = time.monotonic() + 10
+    while (server.menu_button(602) or {}).get("type") != "web_app" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.menu_button(602)["web_app"]["url"] == desk["url"]
+    mark = admin.mark()
+    admin.send_text("/officers")
+    members = admin.wait_for(lambda m: "新经办" in m.get("text", ""), since=mark, timeout=15)
+    line = next(x for x in members["text"].splitlines() if "新经办" in x)
+    membership = re.search(r"#(\d+)", line).group(1)
+    mark = admin.mark()
+    admin.press_data(f"c:r:{membership}", members["message_id"])
+    admin.wait_for_change(mark, timeout=15)
+    deadline = time.monotonic() + 10
+    while (server.menu_button(602) or {}).get("type") != "default" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.menu_button(602) == {"type": "default"}

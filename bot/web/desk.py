@@ -138,7 +138,11 @@ class Desk:
                 lang = self._lang(s, user)
                 rows = self.caseload.rows(s, user.id, lang)
                 policies = sorted({(r["policy"], r["policy_name"]) for r in rows})
-                states = sorted({(r["state"], r["state_label"]) for r in rows}, key=lambda x: x[1])
+                # states are per policy ("received" is a different step in each): keyed policy:state
+                several = len(policies) > 1
+                states = sorted({(f"{r['policy']}:{r['state']}",
+                                  f"{r['policy_name']} · {r['state_label']}" if several else r["state_label"])
+                                 for r in rows}, key=lambda x: x[1])
                 return {"lang": lang, "today": self.settings.today().isoformat(), "name": user.first_name,
                         "staff": bool(cr.memberships_of(s, user.id)), "cases": rows,
                         "policies": [{"key": k, "name": n} for k, n in policies],

@@ -67,7 +67,14 @@ class WebServer:
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.listen, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError:
+            log.error("the web server cannot listen on %s:%s (DESK_LISTEN / DESK_PORT): is the port taken?",
+                      self.listen, self.port)
+            await self._runner.cleanup()
+            self._runner = None
+            raise
         log.info("web server listening on %s:%s (%s)", self.listen, self.port, ", ".join(self.mounted) or "-")
 
     async def stop(self) -> None:

@@ -127,7 +127,7 @@
 
   function matches(row) {
     if (filters.policy && row.policy !== filters.policy) { return false; }
-    if (filters.state && row.state !== filters.state) { return false; }
+    if (filters.state && row.policy + ":" + row.state !== filters.state) { return false; }
     if (filters.light && row.light !== filters.light) { return false; }
     if (filters.q) {
       var hay = [row.number, row.applicant, row.project, row.unit].join(" ").toLowerCase();

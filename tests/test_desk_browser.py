@@ -192,7 +192,7 @@ def test_the_officer_opens_the_desk_sees_the_lights_filters_and_opens_a_case(des
     wait_ready(browser, "case")
     detail = browser.find_element("id", "detail").text
     assert cases["grey"].number in detail and "局长办公会作出决定" in detail and "4(3)" in detail
-    assert "办理记录" in detail and "application.pdf" in detail
+    assert "办理记录" in detail and "evidence.pdf" in detail  # the uploaded evidence, listed with its send button
     assert browser.execute_script("return document.getElementById('d-timeline-img').naturalWidth") > 500
     shot = browser.get_screenshot_as_png()
     (desk["dir"] / "desk-case.png").write_bytes(shot)
@@ -275,7 +275,7 @@ def test_a_new_member_gets_the_desk_button_when_joining_and_loses_it_when_revoke
     admin = server.user(900, first_name="管理员", language_code="zh-hans")
     newcomer = server.user(602, first_name="新经办", language_code="zh-hans")
     mark = admin.mark()
-    admin.send_text("/invite officer dongguan")
+    admin.send_text("/invite officer dongguan 602")  # named: no confirmation step
     code = re.search(r"start[= ]([\w-]+)", admin.wait_for_text("邀请码", since=mark, timeout=15)["text"]).group(1)
     mark = newcomer.mark()
     newcomer.send_text(f"/start {code}")

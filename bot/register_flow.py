@@ -35,12 +35,24 @@ from bot.officer.labels import Labels
 from bot.reply import OutFile, Reply, View
 from bot.web.caseload import applicant_name
 from dialogs.policy import Policy
+from dialogs.text import N_
 from scheduler.clocks import Clock
 from storage import access
 from storage import caserepo as cr
 from storage.casework import CaseEvent
 from storage.models import Case
 
+# the column title of each clock event (`reg.event.<event>`, built in case_sheet), declared for the extractor
+EVENT_TITLES = (
+    N_("reg.event.accepted"), N_("reg.event.application_filed"), N_("reg.event.clock_set"),
+    N_("reg.event.conclusion_confirmed"), N_("reg.event.conclusion_sent"), N_("reg.event.correction_notice_sent"),
+    N_("reg.event.correction_started"), N_("reg.event.evaluation_ended"), N_("reg.event.evaluation_started"),
+    N_("reg.event.expert_review_done"), N_("reg.event.extension_granted"), N_("reg.event.feedback_sent"),
+    N_("reg.event.hearing_ended"), N_("reg.event.hearing_started"), N_("reg.event.interview_held"),
+    N_("reg.event.procedure_started"), N_("reg.event.publicity_ended"), N_("reg.event.publicity_started"),
+    N_("reg.event.rectification_done"), N_("reg.event.refused"), N_("reg.event.review_done"),
+    N_("reg.event.review_requested"), N_("reg.event.unit_approved"),
+)
 YUNNAN = "yunnan"
 REPORT_STATE = "report_due"
 REPORT_ACTION = "report"
@@ -114,9 +126,9 @@ def first_dates(rows: list[CaseEvent]) -> dict[str, dt.date]:
 
 def met_label(clock: Clock, lang: str) -> str:
     if clock.status == "stopped" and clock.due is not None and clock.stopped_on is not None:
-        return t("reg.met.yes" if clock.stopped_on <= clock.due.date else "reg.met.no", lang)
+        return t("reg.met.yes", lang) if clock.stopped_on <= clock.due.date else t("reg.met.no", lang)
     if clock.status == "running" and clock.due is not None:
-        return t("reg.met.overdue" if clock.overdue else "reg.met.running", lang)
+        return t("reg.met.overdue", lang) if clock.overdue else t("reg.met.running", lang)
     if clock.status in ("paused", "unset"):
         return t(f"desk.clock.{clock.status}", lang)
     return ""
@@ -275,7 +287,7 @@ class RegisterFlow:
                 if settled is not None and settled[0].year == year:
                     total += 1
                     met += settled[1]
-            unit = t("rem.unit_wd" if limit.unit == "working_days" else "rem.unit_days", lang)
+            unit = t("rem.unit_wd", lang) if limit.unit == "working_days" else t("rem.unit_days", lang)
             out.append((t("reg.stat.median", lang, step=limit.label.get(lang), unit=unit), f"median:{limit.id}",
                         float(statistics.median(days)) if days else None))
         out.append((t("reg.stat.judged", lang), "clocks_judged", total))
@@ -308,8 +320,8 @@ class RegisterFlow:
             outcome = f.outcome
             file = (report.details or {}).get("file") if report else None
             file_name = str(file.get("file_name") or "") if isinstance(file, dict) else ""
-            status = ("reg.report.outstanding" if received is None else
-                      "reg.report.received" if received <= forward_by else "reg.report.late")
+            status = (N_("reg.report.outstanding") if received is None else
+                      N_("reg.report.received") if received <= forward_by else N_("reg.report.late"))
             rows.append([f.case.number, level, str(project.get("unit") or ""), applicant_name(s, f.case),
                          str(project.get("name") or ""), outcome.label if outcome else "", f.dates.get("decided"),
                          due_since, received, file_name,

@@ -106,7 +106,7 @@ class Caseload:
             final=final, own=case.applicant_id == user_id, light=light(clock, self.calendar, self.today),
             due=clock.due.date.isoformat() if clock and clock.due else None,
             days_left=clock.days_left if clock else None,
-            days_unit=t("rem.unit_wd" if clock.working else "rem.unit_days", lang) if clock else "",
+            days_unit=(t("rem.unit_wd", lang) if clock.working else t("rem.unit_days", lang)) if clock else "",
             clock=clock.limit.label.get(lang) if clock else "", clause=clock.limit.clause if clock else "",
             provisional=bool(clock and clock.provisional), note=self._note(clocks, final, lang) if clock is None else "")
 
@@ -156,7 +156,7 @@ class Caseload:
                 "status_label": t(f"desk.clock.{clock.status}", lang),
                 "started": clock.started_on.isoformat() if clock.started_on else None,
                 "due": clock.due.date.isoformat() if clock.due else None, "days_left": clock.days_left,
-                "days_unit": t("rem.unit_wd" if clock.working else "rem.unit_days", lang),
+                "days_unit": (t("rem.unit_wd", lang) if clock.working else t("rem.unit_days", lang)),
                 "stopped": clock.stopped_on.isoformat() if clock.stopped_on else None,
                 "provisional": clock.provisional, "met": met, "light": light(clock, self.calendar, self.today)}
 

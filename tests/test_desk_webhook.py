@@ -14,7 +14,7 @@ import pytest
 from tests.botapi import BotApiServer
 from tests.conftest import fresh_database
 from tests.test_desk import OFFICER, TODAY, build_world, init_data
-from tests.test_desk_browser import http, process_now
+from tests.test_desk_browser import http, process_now, wait_for_http
 from tests.test_e2e_documents import WebhookBot
 
 pytestmark = pytest.mark.slow
@@ -46,7 +46,8 @@ def test_webhook_and_desk_share_one_server(tmp_path, monkeypatch):
                          DESK_PORT=str(desk_port), ADMIN_IDS="900", TODAY_OVERRIDE=TODAY.isoformat(),
                          HOLIDAY_DATA_DIR=str(holidays)).start()
         try:
-            # the desk, on the webhook's port
+            # the desk, on the webhook's port (setWebhook, which start() waits for, comes before the server listens)
+            wait_for_http(desk_url + "strings?lang=zh")
             status, body = http(desk_url + "api/cases",
                                 {"Authorization": "tma " + init_data(OFFICER, process_now())})
             assert status == 200, body

@@ -46,6 +46,7 @@ from bot.limits import TEXT_LIMIT, TOAST_LIMIT, clip
 from bot.reply import Menu, OutFile, Reply, Who
 from bot.resilience import RetryingRateLimiter, record_blocked
 from bot.runtime import Runtime
+from bot.web.desk import desk_buttons, set_desk_button
 from dialogs.wizard import UploadInfo
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class TelegramBot:
         self.runtime.officers.bot_username = app.bot.username
         for admin_id in self.settings.admin_ids:
             await self._set_menu(app.bot, admin_id, Menu.ADMIN)
+        await desk_buttons(app.bot, self.runtime)  # the members' menu button opens the desk (bot/web/desk.py)
         # the outbox sender and the reminder scheduler run in one process of all (bot/services.py)
 
     async def _post_stop(self, app: Application) -> None:
@@ -114,7 +116,8 @@ class TelegramBot:
         return [BotCommand(c.name, t(c.description, lang)) for c in self.router.commands.menu(menu)]
 
     async def _set_menu(self, bot: Any, chat_id: int, menu: Menu) -> None:
-        """Each role sees its own commands: staff and admins get theirs in their own chat only."""
+        """Each role sees its own commands: staff and admins get theirs in their own chat only, and the
+        desk's menu button with them (none without DESK_URL)."""
         lang = await self._call(self.runtime.actions.language_of, Who(chat_id))
         scope = BotCommandScopeChat(chat_id)
         try:
@@ -122,6 +125,7 @@ class TelegramBot:
                 await bot.delete_my_commands(scope=scope)
             else:
                 await bot.set_my_commands(self._menu_commands(menu, lang), scope=scope)
+            await set_desk_button(bot, chat_id, menu is not Menu.USER, self.settings, lang)
         except Exception:  # noqa: BLE001 - a menu is a convenience; never fail the action for it
             log.exception("could not set the command menu of chat %s", chat_id)
 

@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     inbox_lease_seconds: float = 60.0
     # Seconds between two attempts to become the scheduler when another process holds it (PostgreSQL).
     leader_retry_seconds: float = 2.0
+    # The officers' desk (a Telegram Mini App, bot/web/): served by this process on DESK_LISTEN:DESK_PORT
+    # under /desk/, behind the reverse proxy that publishes it as DESK_URL (https, for the menu button).
+    # Empty DESK_URL: no web server, no menu button; /register works either way.
+    desk_url: str = ""
+    desk_listen: str = "127.0.0.1"
+    desk_port: int = 8081
+    # Also make the desk the bot-wide default menu button, so researchers open it on their own cases.
+    desk_for_everyone: bool = False
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -28,6 +28,7 @@ from bot.flow import Flow
 from bot.i18n import t
 from bot.ids import parse_code
 from bot.officer import DocumentFlow, OfficerFlow
+from bot.register_flow import RegisterFlow
 from bot.reply import Menu, Reply, View, Who
 from dialogs.wizard import UploadInfo
 
@@ -58,6 +59,7 @@ class Router:
             Namespace.ADMIN: Route(lambda act, p: officers.admin_press(act, p),
                                    lambda act, p: officers.admin_current(act, p)),
         }
+        self.register = RegisterFlow(officers)  # /register and the desk's register button
         self.commands = Commands(actions, self._command_table(), self._unknown_command)
 
     # -- commands ---------------------------------------------------------------------------------------
@@ -70,6 +72,7 @@ class Router:
             Command("status", "off.cmd.status", lambda act, _a: o.status(act)),
             Command("timeline", "doc.cmd.timeline", lambda act, a: d.timeline(act, a)),
             Command("ics", "doc.cmd.ics", lambda act, a: d.ics(act, a)),
+            Command("register", "desk.cmd.register", lambda act, a: self.register.register(act, a)),
             Command("language", "cmd.language", lambda act, _a: r.language_prompt(act)),
             Command("help", "cmd.help", lambda act, _a: r.help(act, self.commands.menu(self._menu_of(act)))),
             Command("queue", "off.cmd.queue", lambda act, _a: o.queue(act), menus=STAFF_MENUS),

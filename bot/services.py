@@ -25,9 +25,7 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
-from urllib.parse import urlparse
 
-from aiohttp import web
 from sqlalchemy.engine import Engine
 from telegram import Update
 from telegram.ext import Application
@@ -39,7 +37,7 @@ from bot.i18n import t
 from bot.outbox import OutboxWorker
 from bot.polling import poll
 from bot.runtime import Runtime
-from bot.webhook import mount, serve
+from bot.web.server import web_server
 from storage import caserepo, inbox
 from storage.db import session_scope, sqlite_path
 from storage.locks import POLLER, SCHEDULER, FileLock, PgLocks, live_owners
@@ -239,20 +237,19 @@ async def _main(app: Application, node: Node, settings: Settings, webhook: bool)
         tasks = [asyncio.create_task(node.dispatcher.run(stop), name="inbox"),
                  asyncio.create_task(node.housekeeping(stop), name="housekeeping"),
                  asyncio.create_task(node.leadership(stop, app), name="leadership")]
-        runner: web.AppRunner | None = None
+        # one web server for the webhook endpoint and the desk, whichever are on (bot/web/server.py)
+        server = web_server(node.runtime, app.bot, node.store if webhook else None)
         try:
+            if server is not None:
+                await server.start()
             if webhook:
-                site = web.Application(client_max_size=1 << 20)
-                mount(site, path=urlparse(settings.webhook_url).path or "/", secret=settings.webhook_secret,
-                      store=node.store)
-                runner = await serve(site, settings.webhook_listen, settings.webhook_port)
                 await stop.wait()
             else:
                 await poll(app.bot, node.store, settings.poll_timeout, stop)
         finally:
             stop.set()
-            if runner is not None:
-                await runner.cleanup()
+            if server is not None:
+                await server.stop()
             await asyncio.wait(tasks, timeout=15)
             await app.stop()
             if app.post_stop is not None:

@@ -6,8 +6,11 @@
 #   graphviz                 `dot`, which draws the state-machine diagrams
 #   poppler-utils            pdffonts / pdftotext / pdftoppm, to read back the PDF
 #   libreoffice-writer-nogui .docx -> PDF; the largest (~50 s with the others on a fresh machine)
+#   libreoffice-calc-nogui   the case register .xlsx -> PDF (tests/test_register.py)
+#   chromium chromium-driver headless browser and its WebDriver for the desk (tests/test_desk_browser.py)
 set -euo pipefail
 wanted=(fonts-noto-cjk graphviz poppler-utils libreoffice-writer-nogui)
+wanted+=(libreoffice-calc-nogui chromium chromium-driver)  # the desk and the register
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

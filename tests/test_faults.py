@@ -96,6 +96,7 @@ def test_kill_9_at_random_points_loses_no_saved_answer(world):
             assert at_kill == before, f"trial {trial}: a half-applied action survived the crash"
         bot.start()
         server.wait_idle(timeout=20)
+        wait_inbox_done(url)  # the update in flight, and the screen of one applied before the kill, come first
         after = draft_of(url, r.user.id)
         assert after is not None
         # nothing saved is lost; the update in flight is applied exactly once (bot/polling.py confirms an

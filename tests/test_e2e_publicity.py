@@ -172,7 +172,7 @@ def test_publicity_in_public_from_the_decision_to_the_edited_post(public):  # no
     for user in followers:
         user.wait_for_text("容错免责认定结果公示", timeout=60)
     unit.user.wait_for_text("承担单位的审核人", timeout=20)
-    applicant.user.wait_for_text("认定结果已在门户网站公示", timeout=20)
+    applicant.user.wait_for_text("认定结果开始在门户网站公示", timeout=20)
     server.wait_idle(timeout=15, quiet=1.0)
     assert not [t for t in quitter.texts() if "容错免责认定结果公示" in t]
     assert not [t for t in blocker.texts() if "容错免责认定结果公示" in t]
@@ -241,4 +241,7 @@ def test_publicity_in_public_from_the_decision_to_the_edited_post(public):  # no
         assert len([t for t in user.texts() if "·公示结果" in t]) == 1
     assert len([t for t in stranger.user.texts() if "·公示结果" in t]) == 1
     assert not [t for t in blocker.texts() if "·公示结果" in t]
+    assert len([t for t in applicant.user.texts() if "公示结束" in t]) == 1
+    assert len([t for t in applicant.user.texts() if "公示期7天" in t]) == 1
+    assert len([t for t in unit.user.texts() if "·公示结果" in t]) == 1
     assert len(channel.posts()) == 1

@@ -45,6 +45,10 @@ def rows(runtime, **where) -> list[Outbox]:
         return list(s.exec(stmt))
 
 
+def case_applicant(case: Case) -> Who:
+    return Who(case.applicant_id)
+
+
 def decided_case(runtime) -> Case:
     setup_cast(runtime, "zhejiang")
     case = submit(runtime, "zhejiang")
@@ -102,7 +106,7 @@ def test_publication_posts_to_the_channel_and_tells_applicant_unit_and_followers
     assert post.params["buttons"][0][0][1] == {"start": payload_of(runtime, case)}
     assert len(rows(runtime, chat_id=STRANGER.user_id, key="publicity.push.notice")) == 1
     assert len(rows(runtime, chat_id=CAST["unit"].user_id, key="publicity.push.notice")) == 1
-    assert len(rows(runtime, chat_id=case.applicant_id, key="publicity.note.started")) == 1
+    assert len(rows(runtime, chat_id=case.applicant_id, key="note.publicity_started")) == 1
     for r in [post, *rows(runtime, key="publicity.push.notice")]:
         assert "https://kjt.zj.gov.cn" in r.text and "13800" not in r.text
 
@@ -123,9 +127,28 @@ def test_an_objection_from_a_stranger_reaches_the_officers_and_the_applicant_nev
     # the same person again: merged into the first, no new number
     again = object_(runtime, STRANGER, payload_of(runtime, case), grounds="补充：实验记录缺页")
     assert "并入" in again
+    assert "经办" in object_(runtime, CAST["officer"], payload_of(runtime, case))  # the case's own staff
     with Session(runtime.engine) as s:
         [objection] = s.exec(select(Objection).where(Objection.case_id == case.id)).all()
         assert len(objection.supplements) == 1
+    # evidence: a file sent during the dialog reaches the officers, and only them
+    from dialogs.model import UploadInfo
+    d = drive(runtime)
+    other = Who(7003, "另一人")
+    d.start(other, payload=payload_of(runtime, case))
+    for answer in ("李某", "li@example.com", "经费使用与公告不符"):
+        d.text(other, answer)
+    shown = d.document(other, UploadInfo("", "证据.pdf", 2000, "F-ev", "U-ev")).view.text
+    assert "证据.pdf" in shown
+    d.press(other, "pb:fd")
+    assert "ZJYY-2026-" in d.press(other, "pb:ok").view.text
+    with Session(runtime.engine) as s:
+        second = s.exec(select(Objection).where(Objection.objector_id == other.user_id)).one()
+        assert second.number == 2 and second.evidence[0]["file_id"] == "F-ev"
+    assert d.press(CAST["officer"], f"pb:ev:{second.id}").document == "F-ev"
+    assert d.press(case_applicant(case), f"pb:ev:{second.id}").document is None
+    assert d.press(STRANGER, f"pb:ev:{second.id}").document is None
+    act(runtime, CAST["officer"], case.id, "answer", ["2", "经核实，经费使用合规", "异议不成立"])
     # the end cannot pass over the open objection, even after the 7 days
     runtime.settings.today_override = TODAY + dt.timedelta(days=8)
     refused = drive(runtime).press(CAST["officer"], f"c:a:{case.id}:publicity:publicity_end")
@@ -133,13 +156,16 @@ def test_an_objection_from_a_stranger_reaches_the_officers_and_the_applicant_nev
     act(runtime, CAST["officer"], case.id, "answer", ["1", "经核实，记录完整", "异议不成立"])
     [told] = rows(runtime, chat_id=STRANGER.user_id, key="publicity.obj.answered")
     assert "异议不成立" in told.text and "记录完整" not in told.text  # the opinion, not the verification
+    runtime.settings.today_override = TODAY + dt.timedelta(days=6)  # within the period again
+    assert "已经核实处理" in object_(runtime, STRANGER, payload_of(runtime, case))  # answered: no second one
+    runtime.settings.today_override = TODAY + dt.timedelta(days=8)
     act(runtime, CAST["officer"], case.id, "publicity_end", ["exempt", None])
     [edit] = rows(runtime, key="publicity.channel.edit")
     assert edit.params["edit_of"] == rows(runtime, key="publicity.channel.post")[0].id
     assert "异议已核实处理" in edit.text
     for chat in (STRANGER.user_id, CAST["unit"].user_id):
         assert len(rows(runtime, chat_id=chat, key="publicity.push.ended")) == 1
-    assert len(rows(runtime, chat_id=case.applicant_id, key="publicity.note.ended")) == 1
+    assert len(rows(runtime, chat_id=case.applicant_id, key="note.publicity_ended")) == 1
 
 
 def test_late_forged_own_and_closed_objections_are_refused(runtime):
@@ -160,6 +186,15 @@ def test_late_forged_own_and_closed_objections_are_refused(runtime):
         assert not s.exec(select(Objection)).all()
     [edit] = rows(runtime, key="publicity.channel.edit")
     assert "公示期满，无异议" in edit.text
+
+
+def test_a_link_to_a_case_of_a_policy_without_public_publicity_is_refused(runtime):
+    setup_cast(runtime, "dongguan")
+    case = submit(runtime, "dongguan")
+    with Session(runtime.engine) as s:  # even a well-formed link naming it (no such link is ever issued)
+        s.add(Publicity(case_id=case.id, policy_key="dongguan", payload="gs-" + "B" * 24))
+        s.commit()
+    assert "无效" in object_(runtime, STRANGER, "gs-" + "B" * 24)
 
 
 def test_a_follower_can_stop_and_a_blocked_follower_is_skipped(runtime):

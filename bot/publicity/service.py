@@ -200,11 +200,9 @@ class PublicityService:
                              chat=channel)
             if row is not None:
                 publicity.post_outbox_id, publicity.channel = row.id, channel
-        told: set[int] = set()
-        self._tell_applicant(s, case, "publicity.note.started", told, f"pub:{case.id}:start",
-                             notice=lambda lang: N.text_of(notice.lines(), lang), url=publicity.published_url or "—",
-                             period=lambda lang: render(_period_line(notice.period), lang),
-                             last=lambda lang: render(written_date(notice.period.last_day), lang))
+        # the applicant is told by the procedure's own note (note.publicity_started, in their case's envelope,
+        # the portal address with it): a second message here would tell them twice
+        told: set[int] = {case.applicant_id}
         for user_id, tail in self._audience(s, case, told):
             lang = self.language(s, user_id)
             text = t("publicity.push.notice", lang, policy=policy.short_name.get(lang),
@@ -294,11 +292,7 @@ class PublicityService:
             self._send(s, channel_chat_id(publicity.channel), "publicity.channel.edit",
                        N.text_of(ended_lines, lang), f"pub:{case.id}:channel:end", case,
                        chat=publicity.channel, edit_of=publicity.post_outbox_id)
-        told: set[int] = set()
-        reason = str(values.get("reason") or "").strip()
-        self._tell_applicant(s, case, "publicity.note.ended", told, f"pub:{case.id}:end",
-                             outcome=lambda lang: render(outcome_text(count, outcome), lang),
-                             reason=lambda lang: t("publicity.note.reason", lang, reason=reason) if reason else "")
+        told: set[int] = {case.applicant_id}  # told by the procedure's note.publicity_ended, with the reasons
         for user_id, tail in self._audience(s, case, told, objectors=True):
             lang = self.language(s, user_id)
             text = t("publicity.push.ended", lang, policy=policy.short_name.get(lang),

@@ -82,6 +82,15 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
+def _username(bot: Any) -> str | None:
+    """The bot's @name for deep links; None before PTB's initialize() (its property raises then)."""
+    try:
+        name = getattr(bot, "username", None)
+    except RuntimeError:
+        return None
+    return name if isinstance(name, str) else None
+
+
 class OutboxWorker:
     def __init__(self, engine: Engine, poll_interval: float = 1.0, batch: int = 20,
                  messages_per_second: float = 30.0, owner: int = 0, executor: Executor | None = None,
@@ -150,7 +159,7 @@ class OutboxWorker:
 
     async def deliver_due(self, bot: SendsMessages) -> int:
         """One pass; returns how many rows were delivered."""
-        due = await self._db(self._claim, getattr(bot, "username", None))
+        due = await self._db(self._claim, _username(bot))
         delivered = 0
         for n, (row_id, chat_id, text, markup, edit) in enumerate(due):
             if edit == "wait":  # the message to edit is not sent yet: after it

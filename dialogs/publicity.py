@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dialogs.policy import LText, Policy
-from dialogs.text import Join, Msg, Plain, Text, msg
+from dialogs.text import N_, Join, Msg, Plain, Text, msg
 
 # The project fields a notice names, in this order; every other answer stays inside the case.
 NOTICE_PROJECT_FIELDS = ("name", "number", "unit")
@@ -110,9 +110,18 @@ def typed(value: Any) -> str:
     return text if len(text) <= TYPED_LIMIT else text[: TYPED_LIMIT - 1] + "…"
 
 
+# the months and numerals are chosen by number, declared for Babel's extractor (bot/message_keys.py)
+KEYS = (N_("publicity.month.1"), N_("publicity.month.2"), N_("publicity.month.3"), N_("publicity.month.4"),
+        N_("publicity.month.5"), N_("publicity.month.6"), N_("publicity.month.7"), N_("publicity.month.8"),
+        N_("publicity.month.9"), N_("publicity.month.10"), N_("publicity.month.11"), N_("publicity.month.12"),
+        N_("publicity.numeral.1"), N_("publicity.numeral.2"), N_("publicity.numeral.3"), N_("publicity.numeral.4"),
+        N_("publicity.numeral.5"), N_("publicity.numeral.6"), N_("publicity.numeral.7"), N_("publicity.numeral.8"),
+        N_("publicity.numeral.9"))
+
+
 def written_date(day: dt.date) -> Msg:
     """2026年9月30日 / September 30, 2026: the form a published notice carries."""
-    return msg("publicity.date", y=day.year, m=day.month, d=day.day, month=msg(f"publicity.month.{day.month}"))
+    return msg("publicity.date", y=day.year, d=day.day, month=msg(f"publicity.month.{day.month}"))
 
 
 def numeral(n: int) -> Msg:

@@ -19,7 +19,7 @@ from bot.callbacks import Publicity as P_
 from bot.callbacks import encode
 from bot.documents.notice import DOCX_MIME, notice_docx, notice_file_name
 from bot.i18n import render, t
-from bot.publicity import notices as N
+from bot.publicity import notices as nt
 from bot.publicity.service import (
     CONTACT_LIMIT,
     EVIDENCE_LIMIT,
@@ -32,11 +32,15 @@ from bot.publicity.service import (
 from bot.reply import OutFile, Reply, View
 from dialogs.model import UploadInfo
 from dialogs.publicity import written_date
+from dialogs.text import N_
 from storage import caserepo as cr
-from storage import publicity as P
+from storage import publicity as pub
 from storage.models import Case, utcnow
 
 STEPS = ("name", "contact", "grounds", "files", "confirm")
+# keys built from the step or chosen by a variable, declared for Babel's extractor (bot/message_keys.py)
+KEYS = (N_("publicity.obj.ask.name"), N_("publicity.obj.ask.contact"), N_("publicity.obj.ask.grounds"),
+        N_("publicity.obj.receipt"), N_("publicity.obj.merged"))
 LIMITS = {"name": NAME_LIMIT, "contact": CONTACT_LIMIT, "grounds": GROUNDS_LIMIT}
 FILE_LIMIT = 20 * 1024 * 1024  # what a bot can fetch back from Telegram
 
@@ -54,19 +58,19 @@ class PublicityDialog:
             text = render(opened.message, act.lang)
             return Reply(view=View(text))
         publicity, case, _steps, period = opened
-        P.start_draft(s, act.who.user_id, publicity.id or 0)
-        head = t("publicity.obj.intro", act.lang, project=N.project_name(case),
+        pub.start_draft(s, act.who.user_id, publicity.id or 0)
+        head = t("publicity.obj.intro", act.lang, project=nt.project_name(case),
                  first=render(written_date(period.first_day), act.lang),
                  last=render(written_date(period.last_day), act.lang))
         return Reply(view=View(f"{head}\n\n{t('publicity.obj.ask.name', act.lang)}", self._cancel_row(act)))
 
     def has_draft(self, act: Act) -> bool:
-        return P.draft_of(act.session, act.who.user_id) is not None
+        return pub.draft_of(act.session, act.who.user_id) is not None
 
     # -- typed answers and files ------------------------------------------------------------------------------
     def text(self, act: Act, text: str) -> Reply:
         s, lang = act.session, act.lang
-        draft = P.draft_of(s, act.who.user_id)
+        draft = pub.draft_of(s, act.who.user_id)
         assert draft is not None
         if draft.step not in LIMITS:
             return self.screen(act, notice=t("publicity.obj.err.not_text", lang))
@@ -84,7 +88,7 @@ class PublicityDialog:
 
     def document(self, act: Act, upload: UploadInfo) -> Reply:
         s, lang = act.session, act.lang
-        draft = P.draft_of(s, act.who.user_id)
+        draft = pub.draft_of(s, act.who.user_id)
         assert draft is not None
         if draft.step != "files":
             return self.screen(act, notice=t("publicity.obj.err.not_file", lang))
@@ -104,7 +108,7 @@ class PublicityDialog:
     def screen(self, act: Act, notice: str | None = None) -> Reply:
         """The question the draft is at (or the summary), with what went wrong above it."""
         s, lang = act.session, act.lang
-        draft = P.draft_of(s, act.who.user_id)
+        draft = pub.draft_of(s, act.who.user_id)
         if draft is None:
             return Reply(view=View(t("publicity.obj.none", lang)))
         lead = f"⚠ {notice}\n\n" if notice else ""
@@ -130,11 +134,11 @@ class PublicityDialog:
         if action is P_.EVIDENCE:
             return self.evidence(act, int(args[0]))
         s, lang = act.session, act.lang
-        draft = P.draft_of(s, act.who.user_id)
+        draft = pub.draft_of(s, act.who.user_id)
         if draft is None:
             return Reply(toast=t("publicity.obj.none", lang), alert=True)
         if action is P_.CANCEL:
-            P.drop_draft(s, act.who.user_id)
+            pub.drop_draft(s, act.who.user_id)
             return Reply(view=View(t("publicity.obj.cancelled", lang)), edit=True)
         if action is P_.FILES_DONE:
             if draft.step != "files":
@@ -150,22 +154,22 @@ class PublicityDialog:
             return self.screen(act)
         return self._submit(act, draft)
 
-    def _submit(self, act: Act, draft: P.ObjectionDraft) -> Reply:
+    def _submit(self, act: Act, draft: pub.ObjectionDraft) -> Reply:
         s, lang = act.session, act.lang
-        publicity = s.get(P.Publicity, draft.publicity_id)
+        publicity = s.get(pub.Publicity, draft.publicity_id)
         if publicity is None:
-            P.drop_draft(s, act.who.user_id)
+            pub.drop_draft(s, act.who.user_id)
             return Reply(view=View(t("publicity.obj.err.unknown", lang)), edit=True)
         v = draft.values
         result = self.service.submit(s, publicity.payload, act.who.user_id, str(v.get("name", "")),
                                      str(v.get("contact", "")), str(v.get("grounds", "")), list(draft.evidence),
                                      self.now())
-        P.drop_draft(s, act.who.user_id)  # refused or sent, the draft is done with (the refusal says why)
+        pub.drop_draft(s, act.who.user_id)  # refused or sent, the draft is done with (the refusal says why)
         if isinstance(result, Refusal):
             return Reply(view=View(render(result.message, lang)), edit=True)
         objection, merged = result
         case = s.get(Case, objection.case_id)
-        project = N.project_name(case) if case is not None else "—"
+        project = nt.project_name(case) if case is not None else "—"
         key = "publicity.obj.merged" if merged else "publicity.obj.receipt"
         return Reply(view=View(t(key, lang, reference=objection.reference, project=project)), edit=True)
 
@@ -178,9 +182,9 @@ class PublicityDialog:
         publication is recorded, those of a publication today)."""
         s, lang = act.session, act.lang
         case = s.get(Case, case_id)
-        if case is None or not self._officer_of(act, case) or not N.has_publicity(self.service.policies.get(case.policy_key)):
+        if case is None or not self._officer_of(act, case) or not nt.has_publicity(self.service.policies.get(case.policy_key)):
             return Reply(toast=t("off.err.no_case", lang), alert=True)
-        publicity = P.ensure_publicity(s, case)
+        publicity = pub.ensure_publicity(s, case)
         notice = self.service.notice(s, case, publicity, cr.shanghai_date(self.now()))
         if notice is None:
             return Reply(toast=t("publicity.err.no_decision", lang), alert=True)
@@ -191,7 +195,7 @@ class PublicityDialog:
         """An objection's evidence, listed for an officer of the case with its first file sent back (only the
         case's officers see who objected and what they sent)."""
         s, lang = act.session, act.lang
-        objection = s.get(P.Objection, objection_id)
+        objection = s.get(pub.Objection, objection_id)
         case = s.get(Case, objection.case_id) if objection is not None else None
         if objection is None or case is None or not self._officer_of(act, case):
             return Reply(toast=t("off.err.no_case", lang), alert=True)
@@ -211,14 +215,16 @@ class PublicityDialog:
         if key not in keys:
             return Reply(view=View(t("publicity.follow.unknown", lang, name=key[:32], keys=", ".join(keys))))
         policy = self.service.policies[key]
-        added = P.follow(act.session, act.who.user_id, key)
-        return Reply(view=View(t("publicity.follow.done" if added else "publicity.follow.already", lang,
-                                 policy=policy.short_name.get(lang), name=key)))
+        added = pub.follow(act.session, act.who.user_id, key)
+        name = policy.short_name.get(lang)
+        text = (t("publicity.follow.done", lang, policy=name, name=key) if added
+                else t("publicity.follow.already", lang, policy=name, name=key))
+        return Reply(view=View(text))
 
     def unfollow(self, act: Act, args: list[str]) -> Reply:
         lang = act.lang
         key = args[0].strip().lower() if args else None
-        stopped = P.unfollow(act.session, act.who.user_id, key)
+        stopped = pub.unfollow(act.session, act.who.user_id, key)
         if not stopped:
             return Reply(view=View(t("publicity.unfollow.none", lang)))
         names = t("publicity.files.sep", lang).join(self.service.policies[k].short_name.get(lang) for k in stopped
@@ -226,4 +232,4 @@ class PublicityDialog:
         return Reply(view=View(t("publicity.unfollow.done", lang, policies=names)))
 
     def _publicised_policies(self) -> list[str]:
-        return sorted(k for k, p in self.service.policies.items() if N.has_publicity(p))
+        return sorted(k for k, p in self.service.policies.items() if nt.has_publicity(p))

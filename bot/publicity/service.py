@@ -30,13 +30,13 @@ from typing import Any, Protocol
 from sqlmodel import Session
 
 from bot.i18n import render, t
-from bot.publicity import notices as N
+from bot.publicity import notices as nt
 from dialogs.policy import Policy
 from dialogs.publicity import Notice, Period, ended_notice, outcome_text, period_text, typed, written_date
-from dialogs.text import Msg, Text, msg
+from dialogs.text import N_, Msg, Text, msg
 from scheduler.calendar import WorkCalendar
 from storage import caserepo as cr
-from storage import publicity as P
+from storage import publicity as pub
 from storage.casework import Outbox
 from storage.models import Case, User
 
@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 
 Button = tuple[str, Any]  # (label, callback data) or (label, {"start": payload}) / (label, {"url": url})
 Buttons = list[list[Button]]
+# keys chosen by a variable, declared for Babel's extractor (bot/message_keys.py)
+KEYS = (N_("publicity.note.objection"), N_("publicity.officer.objection"), N_("publicity.officer.supplement"),
+        N_("publicity.tail.unit"), N_("publicity.tail.objector"), N_("publicity.tail.follower"))
 GROUNDS_LIMIT = 2000
 NAME_LIMIT, CONTACT_LIMIT = 50, 100
 EVIDENCE_LIMIT = 10
@@ -56,7 +59,7 @@ class ButtonData(Protocol):
     def record_publication(self, case: Case) -> str: ...
     def notice_docx(self, case: Case) -> str: ...
     def verify(self, case: Case, number: int) -> str: ...
-    def evidence(self, objection: P.Objection) -> str: ...
+    def evidence(self, objection: pub.Objection) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class Steps:
 
     @classmethod
     def of(cls, policy: Policy) -> Steps | None:
-        limit = N.publicity_limit(policy)
+        limit = nt.publicity_limit(policy)
         if policy.procedure is None or limit is None:
             return None
         actions = policy.procedure.actions
@@ -82,7 +85,7 @@ class Steps:
         def emitting(event: str) -> str | None:
             return next((a.id for a in actions if event in a.events), None)
 
-        decide, publish, end = emitting("decided"), emitting(N.START_EVENT), emitting(N.END_EVENT)
+        decide, publish, end = emitting("decided"), emitting(nt.START_EVENT), emitting(nt.END_EVENT)
         rule = limit.on_expiry
         objection = rule.unless_recorded[0] if rule is not None and rule.unless_recorded else None
         answer = next((a.id for a in actions if "objection_named_is_open" in a.when), None)
@@ -133,8 +136,8 @@ class PublicityService:
             data["buttons"] = [[[label, value] for label, value in row] for row in buttons]
         return cr.enqueue(s, chat_id, key, data, text, dedupe, case.id if case else None)
 
-    def notice(self, s: Session, case: Case, publicity: P.Publicity, today: dt.date) -> Notice | None:
-        return N.notice_for(s, self.policies[case.policy_key], case, publicity, self.calendar, today,
+    def notice(self, s: Session, case: Case, publicity: pub.Publicity, today: dt.date) -> Notice | None:
+        return nt.notice_for(s, self.policies[case.policy_key], case, publicity, self.calendar, today,
                             self.bot_username())
 
     # -- the procedure moved: called by the officers' side for every action it records ------------------------
@@ -158,16 +161,16 @@ class PublicityService:
         """A favourable decision is publicised (三(五)): the officers who publicise get the notice to paste, the
         .docx and the form to record the publication."""
         policy = self.policies[case.policy_key]
-        option = N.outcome_option(policy, steps.decide, values)
+        option = nt.outcome_option(policy, steps.decide, values)
         if option is None or option.favourable is not True:
             return
-        publicity = P.ensure_publicity(s, case)
+        publicity = pub.ensure_publicity(s, case)
         notice = self.notice(s, case, publicity, today)
         if notice is None:
             return
         for user_id in self.takers(s, case, steps.publish):
             lang = self.language(s, user_id)
-            self._send(s, user_id, "publicity.officer.notice", N.text_of(notice.lines(), lang),
+            self._send(s, user_id, "publicity.officer.notice", nt.text_of(notice.lines(), lang),
                        f"pub:{case.id}:prepared:{event_id}:{user_id}:text", case)
             text = t("publicity.officer.prepared", lang, number=case.number, policy=policy.short_name.get(lang),
                      today=render(written_date(today), lang), clause=notice_clause(policy),
@@ -181,7 +184,7 @@ class PublicityService:
                    now: dt.datetime) -> None:
         """The notice is up on the portal: the channel, the applicant, the unit and the followers get it."""
         policy = self.policies[case.policy_key]
-        publicity = P.ensure_publicity(s, case)
+        publicity = pub.ensure_publicity(s, case)
         publicity.published_url = str(values.get("url") or "") or None
         day = values.get("published_on")
         publicity.published_on = dt.date.fromisoformat(day) if isinstance(day, str) else cr.shanghai_date(now)
@@ -194,7 +197,7 @@ class PublicityService:
         channel = self.channel()
         if channel and publicity.post_outbox_id is None:
             lang = self.default_language
-            row = self._send(s, channel_chat_id(channel), "publicity.channel.post", N.text_of(notice.lines(), lang),
+            row = self._send(s, channel_chat_id(channel), "publicity.channel.post", nt.text_of(notice.lines(), lang),
                              f"pub:{case.id}:channel:post", case,
                              [[(t("publicity.btn.object", lang), {"start": publicity.payload})]],
                              chat=channel)
@@ -206,7 +209,7 @@ class PublicityService:
         for user_id, tail in self._audience(s, case, told):
             lang = self.language(s, user_id)
             text = t("publicity.push.notice", lang, policy=policy.short_name.get(lang),
-                     notice=N.text_of(notice.lines(), lang), tail=t(tail, lang))
+                     notice=nt.text_of(notice.lines(), lang), tail=t(tail, lang))
             buttons: Buttons = [[(t("publicity.btn.object", lang), {"start": publicity.payload})]]
             self._send(s, user_id, "publicity.push.notice", text, f"pub:{case.id}:start:{user_id}", case, buttons)
 
@@ -220,11 +223,11 @@ class PublicityService:
                 told.add(user_id)
                 out.append((user_id, "publicity.tail.unit"))
         if objectors:
-            for objection in P.objections_of_case(s, case.id or 0):
+            for objection in pub.objections_of_case(s, case.id or 0):
                 if objection.objector_id not in told:
                     told.add(objection.objector_id)
                     out.append((objection.objector_id, "publicity.tail.objector"))
-        for user_id in P.followers(s, case.policy_key):
+        for user_id in pub.followers(s, case.policy_key):
             if user_id in told:
                 continue
             user = s.get(User, user_id)
@@ -254,7 +257,7 @@ class PublicityService:
         number = values.get("objection")
         if not isinstance(number, int | float):
             return
-        objection = P.objection_by_number(s, case.id or 0, int(number))
+        objection = pub.objection_by_number(s, case.id or 0, int(number))
         if objection is None or objection.status != "open":
             return
         objection.status = "answered"
@@ -264,7 +267,7 @@ class PublicityService:
         objection.updated_at = now
         s.add(objection)
         lang = self.language(s, objection.objector_id)
-        project = N.project_name(case)
+        project = nt.project_name(case)
         text = t("publicity.obj.answered", lang, reference=objection.reference, project=project,
                  opinion=objection.opinion)
         self._send(s, objection.objector_id, "publicity.obj.answered", text,
@@ -274,11 +277,11 @@ class PublicityService:
         """The period ended (by itself or by an officer): the post is edited with the outcome and everyone who
         heard of the publicity hears how it ended."""
         policy = self.policies[case.policy_key]
-        publicity = P.publicity_of(s, case.id or 0)
-        outcome = N.outcome_label(policy, values)
+        publicity = pub.publicity_of(s, case.id or 0)
+        outcome = nt.outcome_label(policy, values)
         if publicity is None or outcome is None:
             return
-        count = N.objection_count(s, case.id or 0)
+        count = nt.objection_count(s, case.id or 0)
         publicity.ended_at, publicity.objections_at_end = now, count
         publicity.outcome = str(values.get("outcome") or "")
         s.add(publicity)
@@ -290,34 +293,34 @@ class PublicityService:
         if publicity.post_outbox_id is not None and publicity.channel:
             lang = self.default_language
             self._send(s, channel_chat_id(publicity.channel), "publicity.channel.edit",
-                       N.text_of(ended_lines, lang), f"pub:{case.id}:channel:end", case,
+                       nt.text_of(ended_lines, lang), f"pub:{case.id}:channel:end", case,
                        chat=publicity.channel, edit_of=publicity.post_outbox_id)
         told: set[int] = {case.applicant_id}  # told by the procedure's note.publicity_ended, with the reasons
         for user_id, tail in self._audience(s, case, told, objectors=True):
             lang = self.language(s, user_id)
             text = t("publicity.push.ended", lang, policy=policy.short_name.get(lang),
-                     project=N.project_name(case), outcome=render(outcome_text(count, outcome), lang),
+                     project=nt.project_name(case), outcome=render(outcome_text(count, outcome), lang),
                      period=render(_period_line(notice.period), lang), tail=t(tail, lang))
             self._send(s, user_id, "publicity.push.ended", text, f"pub:{case.id}:end:{user_id}", case)
 
     # -- objections from the public --------------------------------------------------------------------------
     def open_publicity(self, s: Session, payload: str, user_id: int, today: dt.date,
-                       lock: bool = False) -> tuple[P.Publicity, Case, Steps, Period] | Refusal:
+                       lock: bool = False) -> tuple[pub.Publicity, Case, Steps, Period] | Refusal:
         """The publicity a deep link names, if an objection can be made on it today by this person; else why
         not. `lock`: lock the case row first (the submission does, so the end of the period waits for it or
         is seen by it)."""
-        publicity = P.by_payload(s, payload) if P.valid_payload(payload) else None
+        publicity = pub.by_payload(s, payload) if pub.valid_payload(payload) else None
         if publicity is None:
             return Refusal(msg("publicity.obj.err.unknown"))
-        case = P.lock_case(s, publicity.case_id) if lock else s.get(Case, publicity.case_id)
+        case = pub.lock_case(s, publicity.case_id) if lock else s.get(Case, publicity.case_id)
         policy = self.policies.get(case.policy_key) if case is not None else None
         steps = Steps.of(policy) if policy is not None else None
         if case is None or policy is None or steps is None:
             return Refusal(msg("publicity.obj.err.unknown"))
-        project = N.project_name(case)
+        project = nt.project_name(case)
         if case.applicant_id == user_id or user_id in self.members(s, case, {"officer", "unit_reviewer"}):
             return Refusal(msg("publicity.obj.err.own", project=project))
-        period = N.period_of(s, policy, case, self.calendar, today)
+        period = nt.period_of(s, policy, case, self.calendar, today)
         if period is None or publicity.published_on is None:
             return Refusal(msg("publicity.obj.err.not_started", project=project))
         dates = {"first": written_date(period.first_day), "last": written_date(period.last_day), "project": project}
@@ -328,7 +331,7 @@ class PublicityService:
         return publicity, case, steps, period
 
     def submit(self, s: Session, payload: str, user_id: int, name: str, contact: str, grounds: str,
-               evidence: list[dict[str, Any]], now: dt.datetime) -> tuple[P.Objection, bool] | Refusal:
+               evidence: list[dict[str, Any]], now: dt.datetime) -> tuple[pub.Objection, bool] | Refusal:
         """Record an objection (or add to this person's open one on the same case: `merged` True), with the
         case row locked: an objection and the end of the period never both take effect, and one made after
         the last day or on a publicity that has ended is refused with the dates."""
@@ -337,11 +340,11 @@ class PublicityService:
         if isinstance(opened, Refusal):
             return opened
         publicity, case, steps, period = opened
-        existing = P.objection_of(s, case.id or 0, user_id)
+        existing = pub.objection_of(s, case.id or 0, user_id)
         if existing is not None:
             if existing.status != "open":
                 return Refusal(msg("publicity.obj.err.answered", reference=existing.reference,
-                                   project=N.project_name(case)))
+                                   project=nt.project_name(case)))
             existing.supplements = [*existing.supplements, {"at": now.isoformat(), "name": name, "contact": contact,
                                                             "grounds": grounds, "evidence": evidence}]
             existing.updated_at = now
@@ -350,11 +353,11 @@ class PublicityService:
             self._tell_officers(s, case, steps, existing, supplement=len(existing.supplements))
             return existing, True
         policy = self.policies[case.policy_key]
-        reference = P.next_reference(s, policy.case_prefix, today.year)
+        reference = pub.next_reference(s, policy.case_prefix, today.year)
         line = cr.add_event(s, case.id, None, "public", steps.objection, case.state, case.state,
                             {"text": reference, "reference": reference, "source": "public"}, at=now)
-        number = N.objection_count(s, case.id or 0)
-        objection = P.Objection(case_id=case.id or 0, publicity_id=publicity.id or 0, reference=reference,
+        number = nt.objection_count(s, case.id or 0)
+        objection = pub.Objection(case_id=case.id or 0, publicity_id=publicity.id or 0, reference=reference,
                                 number=number, objector_id=user_id, name=name, contact=contact, grounds=grounds,
                                 evidence=evidence, created_at=now, updated_at=now)
         s.add(objection)
@@ -367,7 +370,7 @@ class PublicityService:
         log.info("objection %s on case %s (audit line %s)", reference, case.number, line.id)
         return objection, False
 
-    def _tell_officers(self, s: Session, case: Case, steps: Steps, objection: P.Objection,
+    def _tell_officers(self, s: Session, case: Case, steps: Steps, objection: pub.Objection,
                        supplement: int | None = None) -> None:
         """The case's officers see the objection at once, with who made it (only they ever do) and the
         button that opens its verification form."""
@@ -392,7 +395,7 @@ class PublicityService:
 
 
 def notice_clause(policy: Policy) -> str:
-    limit = N.publicity_limit(policy)
+    limit = nt.publicity_limit(policy)
     return limit.clause if limit is not None else "—"
 
 

@@ -33,6 +33,7 @@ class Namespace(StrEnum):
     CASE = "c"
     FILES = "f"
     ADMIN = "adm"
+    PUBLICITY = "pb"
 
 
 class Home(StrEnum):
@@ -76,6 +77,18 @@ class Admin(StrEnum):
     MOVE_CASE = "mv"  # a case goes to another unit of the registry: case, unit
 
 
+class Publicity(StrEnum):
+    """The publicity in public (bot/publicity/): the notice's .docx, an objection's evidence, the objection
+    dialog's buttons. Values unlike any other namespace's: SIGNATURES is keyed by the members, and members
+    of two StrEnums with the same value are the same key."""
+
+    NOTICE_DOCX = "nd"  # the case's notice as a .docx: case
+    EVIDENCE = "ev"  # an objection's evidence files, for the case's officers: objection
+    FILES_DONE = "fd"  # the objector has no (more) evidence to add
+    CONFIRM = "ok"  # send the objection
+    CANCEL = "no"  # drop it
+
+
 class Files(StrEnum):
     TIMELINE = "t"
     ICS = "i"
@@ -86,10 +99,10 @@ class FileKind(StrEnum):
     DOCUMENT = "d"
 
 
-ActionEnum = Home | Language | Drafts | CaseAction | Files | Admin
+ActionEnum = Home | Language | Drafts | CaseAction | Files | Admin | Publicity
 NAMESPACE_OF: dict[type[StrEnum], Namespace] = {
     Home: Namespace.HOME, Language: Namespace.LANGUAGE, Drafts: Namespace.DRAFTS, CaseAction: Namespace.CASE,
-    Files: Namespace.FILES, Admin: Namespace.ADMIN,
+    Files: Namespace.FILES, Admin: Namespace.ADMIN, Publicity: Namespace.PUBLICITY,
 }
 _ACTIONS_OF = {ns: enum for enum, ns in NAMESPACE_OF.items()}
 
@@ -110,6 +123,8 @@ SIGNATURES: dict[StrEnum, tuple[Arg, ...]] = {
     Files.TIMELINE: (ID,), Files.ICS: (ID,),
     Admin.CONFIRM_JOIN: (ID,), Admin.DECLINE_JOIN: (ID,), Admin.REVOKE_INVITATION: (ID,), Admin.CONFIRM_UNIT: (ID,),
     Admin.MOVE_CASE: (ID, ID),
+    Publicity.NOTICE_DOCX: (ID,), Publicity.EVIDENCE: (ID,), Publicity.FILES_DONE: (), Publicity.CONFIRM: (),
+    Publicity.CANCEL: (),
 }
 DOCX = "docx"  # the wizard's "application as .docx" press: read-only, so valid on any revision
 

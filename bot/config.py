@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # Webhook mode (`python -m bot --webhook`): Telegram POSTs updates to WEBHOOK_URL (https in
     # production, behind a reverse proxy that forwards to WEBHOOK_LISTEN:WEBHOOK_PORT), and every request
     # must carry WEBHOOK_SECRET in X-Telegram-Bot-Api-Secret-Token, or PTB answers 403.
+    # The channel the publicity notices are posted to (Zhejiang 三(五)): @username or its numeric id; empty:
+    # no channel, the notices go to the followers, the applicant and the unit only.
+    publicity_channel: str = ""
     webhook_url: str = ""
     webhook_secret: str = ""
     webhook_listen: str = "127.0.0.1"

@@ -39,15 +39,36 @@ LEASE = dt.timedelta(minutes=2)
 
 class SendsMessages(Protocol):
     async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> Any: ...
+    async def edit_message_text(self, text: str, **kwargs: Any) -> Any: ...
 
 
-def markup_of(params: dict[str, Any]) -> InlineKeyboardMarkup | None:
+def _button(label: Any, data: Any, bot_username: str | None) -> InlineKeyboardButton | None:
+    """[label, callback data], or a link: [label, {"url": …}] or [label, {"start": payload}], the deep link
+    that opens a private chat with the bot (a channel post cannot carry callback buttons for strangers to
+    act on privately). A deep link without the bot's name yet is left out rather than sent broken."""
+    if isinstance(data, dict):
+        if "url" in data:
+            return InlineKeyboardButton(str(label), url=str(data["url"]))
+        if "start" in data and bot_username:
+            return InlineKeyboardButton(str(label), url=f"https://t.me/{bot_username}?start={data['start']}")
+        return None
+    return InlineKeyboardButton(str(label), callback_data=str(data))
+
+
+def markup_of(params: dict[str, Any], bot_username: str | None = None) -> InlineKeyboardMarkup | None:
     """A notification's buttons (`params["buttons"]`: rows of [label, callback data]), e.g. "open the case"."""
     rows = params.get("buttons") if isinstance(params, dict) else None
     if not rows:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(str(label), callback_data=str(data)) for label, data in row]
-                                 for row in rows])
+    built = [[b for b in (_button(label, data, bot_username) for label, data in row) if b is not None] for row in rows]
+    built = [row for row in built if row]
+    return InlineKeyboardMarkup(built) if built else None
+
+
+def target_of(chat_id: int, params: dict[str, Any]) -> int | str:
+    """Where a row goes: its chat id, or the @username of a channel configured by name (`params["chat"]`)."""
+    chat = params.get("chat") if isinstance(params, dict) else None
+    return str(chat) if isinstance(chat, str) and chat.startswith("@") else chat_id
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -59,6 +80,15 @@ def backoff(attempts: int) -> dt.timedelta:
 def retry_after_seconds(exc: RetryAfter) -> float:
     value = exc.retry_after
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+def _username(bot: Any) -> str | None:
+    """The bot's @name for deep links; None before PTB's initialize() (its property raises then)."""
+    try:
+        name = getattr(bot, "username", None)
+    except RuntimeError:
+        return None
+    return name if isinstance(name, str) else None
 
 
 class OutboxWorker:
@@ -101,10 +131,27 @@ class OutboxWorker:
                 except TimeoutError:
                     pass
 
-    def _claim(self) -> list[tuple[int | None, int, str, InlineKeyboardMarkup | None]]:
+    def _claim(self, bot_username: str | None = None) -> list[tuple[int | None, Any, str, Any, Any]]:
+        """The claimed rows as (id, target, text, markup, edit): `edit` is (chat, message id) of an earlier
+        row's message to edit instead of sending (`params["edit_of"]`: a channel post edited at the end of
+        the publicity), "wait" while that message is not sent yet."""
         with session_scope(self.engine) as s:
             rows = cr.claim_messages(s, self.owner, LEASE, self.batch, self.live_owners())
-            return [(r.id, r.chat_id, r.text, markup_of(r.params)) for r in rows]
+            out = []
+            for r in rows:
+                edit: Any = None
+                edit_of = (r.params or {}).get("edit_of")
+                if edit_of is not None:
+                    original = s.get(Outbox, edit_of)
+                    if original is None or original.status in ("failed", "blocked"):
+                        edit = "gone"
+                    elif original.message_id is None:
+                        edit = "wait"
+                    else:
+                        edit = (target_of(original.chat_id, original.params or {}), original.message_id)
+                out.append((r.id, target_of(r.chat_id, r.params or {}), r.text, markup_of(r.params, bot_username),
+                            edit))
+            return out
 
     def release(self) -> None:
         with session_scope(self.engine) as s:
@@ -112,16 +159,25 @@ class OutboxWorker:
 
     async def deliver_due(self, bot: SendsMessages) -> int:
         """One pass; returns how many rows were delivered."""
-        due = await self._db(self._claim)
+        due = await self._db(self._claim, _username(bot))
         delivered = 0
-        for n, (row_id, chat_id, text, markup) in enumerate(due):
+        for n, (row_id, chat_id, text, markup, edit) in enumerate(due):
+            if edit == "wait":  # the message to edit is not sent yet: after it
+                await self._db(self._retry, row_id, "waiting for the message it edits", dt.timedelta(seconds=5))
+                continue
+            if edit == "gone":
+                await self._db(self._retry, row_id, "the message it edits was never sent", None, 1)
+                continue
             await self.limiter.acquire()
             if self._stopping.is_set():  # the rest goes back, for this or the next sender
                 await self._db(self._unclaim, [r[0] for r in due[n:]])
                 break
             try:
-                message = await (bot.send_message(chat_id, text, reply_markup=markup) if markup
-                                 else bot.send_message(chat_id, text))
+                if edit is not None:
+                    message = await bot.edit_message_text(text, chat_id=edit[0], message_id=edit[1])
+                else:
+                    message = await (bot.send_message(chat_id, text, reply_markup=markup) if markup
+                                     else bot.send_message(chat_id, text))
             except RetryAfter as exc:
                 await self._db(self._retry, row_id, f"RetryAfter {exc}",
                                dt.timedelta(seconds=retry_after_seconds(exc)))
@@ -171,7 +227,7 @@ class OutboxWorker:
                 row.status = "failed"
             log.warning("outbox %s: attempt %s failed: %s", row_id, row.attempts, error)
 
-    def _blocked(self, row_id: int | None, chat_id: int, error: str) -> None:
+    def _blocked(self, row_id: int | None, chat_id: int | str, error: str) -> None:
         with session_scope(self.engine) as s:
             row = s.get(Outbox, row_id)
             if row is not None:
@@ -179,14 +235,14 @@ class OutboxWorker:
                 row.lease_owner, row.lease_until = None, None
                 row.status = "blocked"
                 row.last_error = error[:500]
-            user = s.get(User, chat_id)
+            user = s.get(User, chat_id) if isinstance(chat_id, int) and chat_id > 0 else None  # not a channel
             if user is not None:
                 user.blocked_bot = True
             if row is not None and row.case_id is not None:
                 self._tell_staff_blocked(s, row, chat_id)
 
     @staticmethod
-    def _tell_staff_blocked(s: Any, row: Outbox, chat_id: int) -> None:
+    def _tell_staff_blocked(s: Any, row: Outbox, chat_id: int | str) -> None:
         """The applicant blocked the bot: their case's officers must reach them another way."""
         case = s.get(Case, row.case_id)
         if case is None or case.applicant_id != chat_id:

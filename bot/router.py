@@ -29,10 +29,12 @@ from bot.i18n import t
 from bot.ids import parse_code
 from bot.officer import DocumentFlow, OfficerFlow
 from bot.register_flow import RegisterFlow
+from bot.publicity.dialog import PublicityDialog
 from bot.reply import Menu, Reply, View, Who
 from dialogs.wizard import UploadInfo
 
 Decoded = Press | WizardPress
+PUBLICITY_LINK = "gs-"  # storage.publicity.PAYLOAD_PREFIX: a start parameter naming a publicity
 Handler = Callable[[Act, Decoded], Reply]
 
 
@@ -43,11 +45,13 @@ class Route:
 
 
 class Router:
-    def __init__(self, actions: Actions, researcher: Flow, officers: OfficerFlow, documents: DocumentFlow) -> None:
+    def __init__(self, actions: Actions, researcher: Flow, officers: OfficerFlow, documents: DocumentFlow,
+                 publicity: PublicityDialog | None = None) -> None:
         self.actions = actions
         self.researcher = researcher
         self.officers = officers
         self.documents = documents
+        self.publicity = publicity
         self.routes: dict[Namespace, Route] = {
             Namespace.HOME: Route(self._home, self._home_current),
             Namespace.LANGUAGE: Route(lambda act, p: researcher.set_language(act, str(p.action), edit=True),
@@ -60,6 +64,8 @@ class Router:
                                    lambda act, p: officers.admin_current(act, p)),
         }
         self.register = RegisterFlow(officers)  # /register and the desk's register button
+        if publicity is not None:
+            self.routes[Namespace.PUBLICITY] = Route(self._publicity_press, self._publicity_current)
         self.commands = Commands(actions, self._command_table(), self._unknown_command)
 
     # -- commands ---------------------------------------------------------------------------------------
@@ -81,7 +87,23 @@ class Router:
                     lambda act, _a: o.members(act), menus=ADMIN_MENU),
             Command("officers", "off.cmd.officers", lambda act, _a: o.members(act), menus=ADMIN_MENU),
             Command("units", "off.cmd.units", lambda act, a: o.units_command(act, a), menus=ADMIN_MENU),
+            *self._publicity_commands(),
         ]
+
+    def _publicity_commands(self) -> list[Command]:
+        p = self.publicity
+        if p is None:
+            return []
+        return [Command("follow", "publicity.cmd.follow", p.follow, lambda act, _a: self.open_screen(act)),
+                Command("unfollow", "publicity.cmd.unfollow", p.unfollow, lambda act, _a: self.open_screen(act))]
+
+    def _publicity_press(self, act: Act, press: Decoded) -> Reply:
+        assert isinstance(press, Press) and self.publicity is not None
+        return self.publicity.press(act, press.action, press.args)  # type: ignore[arg-type]
+
+    def _publicity_current(self, act: Act, press: Decoded) -> Reply:
+        assert self.publicity is not None
+        return self.publicity.screen(act)
 
     def _menu_of(self, act: Act) -> Menu:
         if self.officers.is_admin(act.who.user_id):
@@ -89,6 +111,8 @@ class Router:
         return Menu.STAFF if self.officers.is_staff(act) else Menu.USER
 
     def _start(self, act: Act, args: list[str]) -> Reply:
+        if args and self.publicity is not None and args[0].startswith(PUBLICITY_LINK):
+            return self.publicity.start(act, args[0])  # a deep link from a publicity notice: an objection
         if args:  # a deep link: an officer's invitation code
             code = parse_code(args[0])
             if code is None:
@@ -168,6 +192,8 @@ class Router:
         """Whatever the user is in the middle of: an officer's form, else their draft, else the welcome."""
         if self.officers.form_open(act):
             return self.officers.form_screen(act)
+        if self.publicity is not None and self.publicity.has_draft(act):
+            return self.publicity.screen(act, notice=notice)
         return self.researcher.open_screen(act, notice=notice, edit=edit)
 
     def text(self, who: Who, text: str, update_id: int | None = None, message_id: int | None = None) -> Reply:
@@ -176,6 +202,8 @@ class Router:
         def body(act: Act) -> Reply:
             if self.officers.form_open(act):
                 return self.officers.form_input(act, text=text)
+            if self.publicity is not None and self.publicity.has_draft(act):
+                return self.publicity.text(act, text)
             return self.researcher.text(act, text, message_id)
         return self.actions.run(who, update_id, body, self.open_screen)
 
@@ -188,5 +216,7 @@ class Router:
         def body(act: Act) -> Reply:
             if self.officers.form_open(act):
                 return self.officers.form_input(act, file=vars(upload).copy())
+            if self.publicity is not None and self.publicity.has_draft(act):
+                return self.publicity.document(act, upload)
             return self.researcher.document(act, upload)
         return self.actions.run(who, update_id, body, self.open_screen)

@@ -12,6 +12,7 @@ from bot.actions import Act, Actions
 from bot.config import Settings
 from bot.flow import Flow
 from bot.officer import DocumentFlow, OfficerFlow
+from bot.publicity.wiring import publicity_for
 from bot.reply import Reply
 from bot.router import Router
 from dialogs.policy import Policy, load_policies
@@ -55,7 +56,7 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
         return documents.with_application(act.session, draft, act.lang, reply)
 
     flow = Flow(engine, policies, wizard, settings, on_submitted)
-    router = Router(actions, flow, officers, documents)
+    router = Router(actions, flow, officers, documents, publicity_for(policies, calendar, settings, officers))
     # clock rows are refreshed in the transaction that changes a case or a draft (scheduler/clocksync.py)
     from bot.alerts import reminder_engine
 

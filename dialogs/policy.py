@@ -271,11 +271,23 @@ class ProcField(_Strict):
     options: list[ProcOption] = []
     min: int | None = None
     max: int | None = None
+    # A text that must be a web address (the page a notice was published on).
+    format: Literal["url"] | None = None
+    # A date that cannot lie ahead (a publication already made), nor before the day of the named clock
+    # event (a notice is published after the decision it announces).
+    not_future: bool = False
+    not_before: str | None = None
 
     @model_validator(mode="after")
     def _choice_has_options(self) -> ProcField:
         if (self.kind == "choice") != bool(self.options):
             raise ValueError(f"field {self.id!r}: options belong to choice fields, and only to them")
+        if self.format is not None and self.kind != "text":
+            raise ValueError(f"field {self.id!r}: a format belongs to text fields")
+        if (self.not_future or self.not_before is not None) and self.kind != "date":
+            raise ValueError(f"field {self.id!r}: not_future and not_before belong to date fields")
+        if self.not_before is not None and self.not_before not in CLOCK_EVENTS:
+            raise ValueError(f"field {self.id!r}: not_before names unknown event {self.not_before!r}")
         return self
 
 
@@ -336,6 +348,9 @@ class ProcAction(_Strict):
     extension: str | None = None
     clock_set: ClockSet | None = None
     notify: str | None = None
+    # The date field that dates the events this action emits, when the event happened on a day of its own
+    # (a notice published on the portal the day before it is recorded): the clocks count from that day.
+    event_date_field: str | None = None
 
     def field(self, field_id: str) -> ProcField | None:
         return next((f for f in self.fields if f.id == field_id), None)
@@ -442,6 +457,12 @@ class Procedure(_Strict):
                 if event not in CLOCK_EVENTS or event in ("extension_granted", "clock_set"):
                     raise ValueError(f"{where} emits unknown event {event!r}")
             field_ids = {f.id for f in a.fields}
+            if a.event_date_field is not None:
+                dating = a.field(a.event_date_field)
+                if dating is None or dating.kind != "date" or not dating.required or dating.when is not None:
+                    raise ValueError(f"{where}.event_date_field must name a required date field")
+                if not a.events:
+                    raise ValueError(f"{where}.event_date_field dates no event")
             for ei in a.events_if:
                 if ei.field not in field_ids:
                     raise ValueError(f"{where}.events_if names unknown field {ei.field!r}")

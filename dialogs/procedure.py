@@ -21,6 +21,7 @@ ends where the clocks say it ends (民法典 第二百零三条).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -52,6 +53,23 @@ class Record:
     on: dt.date
     values: dict[str, Any] = field(default_factory=dict)
     events: tuple[str, ...] = ()
+
+
+EVENT_DATE = "event_date"
+"""The detail that dates a clock event on a day of its own (`ProcAction.event_date_field`); read here and
+by scheduler/clockevents.py, so the guards and the clocks start the period on the same day."""
+
+
+def event_day(record: Record) -> dt.date:
+    """The day a record's events happened: the date it carries (a publication recorded later), else the
+    day it was recorded."""
+    carried = record.values.get(EVENT_DATE)
+    if isinstance(carried, str):
+        try:
+            return dt.date.fromisoformat(carried)
+        except ValueError:
+            pass
+    return record.on
 
 
 @dataclass
@@ -130,7 +148,7 @@ class ProcModel:
     def _event_date(self, name: str) -> dt.date | None:
         for record in reversed(self.case.history):
             if name in record.events:
-                return record.on
+                return event_day(record)
         return None
 
     def latest_outcome(self) -> ProcOption | None:
@@ -271,7 +289,9 @@ class ProcModel:
                 return msg("proc.err.number")
             if f.kind != "number" and not isinstance(value, str):
                 return msg("proc.err.choice")
-            _, problem = parse_value(f, str(value))
+            parsed, problem = parse_value(f, str(value))
+            if problem is None and f.kind == "date":
+                problem = self.date_problem(f, dt.date.fromisoformat(parsed))
             if problem is not None:
                 return problem
             option = next((o for o in f.options if o.id == value), None)
@@ -279,6 +299,17 @@ class ProcModel:
                 missing = next(a for a in option.after if not self.done(a))
                 spec = self.proc.action(missing)
                 return msg("proc.err.option_after", option=option.label, action=spec.label if spec else missing)
+        return None
+
+
+    def date_problem(self, f: ProcField, day: dt.date) -> Msg | None:
+        """A date outside what the field allows: ahead of today, or before the event it must follow."""
+        if f.not_future and day > self.today:
+            return msg("proc.err.date_future", date=day.isoformat(), today=self.today.isoformat())
+        if f.not_before is not None:
+            earliest = self._event_date(f.not_before)
+            if earliest is not None and day < earliest:
+                return msg("proc.err.date_before", date=day.isoformat(), earliest=earliest.isoformat())
         return None
 
 
@@ -434,6 +465,16 @@ def build_machine(procedure: Procedure) -> Machine:
     return machine
 
 
+_WEB_ADDRESS = re.compile(r"https?://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(:[0-9]{1,5})?(/[^\s]*)?", re.IGNORECASE)
+URL_LIMIT = 500
+
+
+def is_web_address(text: str) -> bool:
+    """An http(s) address with a dotted host and no spaces: what a portal page's address looks like, and
+    what Telegram accepts as a link."""
+    return len(text) <= URL_LIMIT and _WEB_ADDRESS.fullmatch(text) is not None
+
+
 def parse_value(spec: ProcField, raw: str) -> tuple[Any, Msg | None]:
     """Typed text to a field value, or the reason it cannot be one (in the user's language later)."""
     text = raw.strip()
@@ -442,6 +483,8 @@ def parse_value(spec: ProcField, raw: str) -> tuple[Any, Msg | None]:
             return None, msg("proc.err.empty")
         if len(text) > TEXT_LIMIT:
             return None, msg("proc.err.too_long", limit=TEXT_LIMIT)
+        if spec.format == "url" and not is_web_address(text):
+            return None, msg("proc.err.url")
         return text, None
     if spec.kind == "number":
         try:
@@ -570,7 +613,8 @@ class Procedures:
 
     @staticmethod
     def _events(action: ProcAction, values: dict[str, Any]) -> list[Emitted]:
-        events = [Emitted(e) for e in action.events]
+        dated = {EVENT_DATE: str(values[action.event_date_field])} if action.event_date_field else {}
+        events = [Emitted(e, dict(dated)) for e in action.events]
         for rule in action.events_if:
             if str(values.get(rule.field)) == rule.equals:
                 events += [Emitted(e) for e in rule.events]

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from sqlmodel import Session, col, select
 
+from dialogs.procedure import EVENT_DATE
 from dialogs.tz import SHANGHAI
 from scheduler.clocks import ClockEvent
 from storage.casework import CaseEvent
@@ -31,9 +32,22 @@ def trail(session: Session, case_id: int) -> list[CaseEvent]:
     return list(session.exec(stmt))
 
 
+def event_day(row: CaseEvent) -> dt.date:
+    """The day an audit line's event happened: the date it carries when the event had a day of its own (a
+    notice published on the portal before the officer recorded it: `dialogs.procedure.EVENT_DATE`), else
+    the Shanghai day it was recorded. The procedure's guards read the same detail (`procedure.event_day`)."""
+    carried = (row.details or {}).get(EVENT_DATE)
+    if isinstance(carried, str):
+        try:
+            return dt.date.fromisoformat(carried)
+        except ValueError:
+            pass
+    return local_date(row.at)
+
+
 def clock_events_of(rows: Iterable[CaseEvent]) -> list[ClockEvent]:
     """The clock events among audit lines already read (refused lines never move a clock)."""
-    return [ClockEvent(str(r.event), local_date(r.at), dict(r.details or {})) for r in rows
+    return [ClockEvent(str(r.event), event_day(r), dict(r.details or {})) for r in rows
             if r.event and not r.refused]
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlmodel import Session, create_engine
 
-from storage import casework, clocktable, inbox, invitations, models, securitylog, units  # noqa: F401  (registers the tables)
+from storage import casework, clocktable, inbox, invitations, models, publicity, securitylog, units  # noqa: F401  (registers the tables)
 from storage.migrate import upgrade
 
 DEFAULT_LOCK_TIMEOUT = 30.0

@@ -20,6 +20,10 @@ MATERIAL = {"file_id": "F-more", "file_unique_id": "U-more", "file_name": "more.
 CRITERIA = ["good", "good", "partly", "good", "good", "good"]
 
 MEETING = ["2026年第5次办公会", "2026-11-18", "张三、李四、王五"]  # a collective decision's meeting, date, who took part
+# A date the driver writes as the day it runs the step (a publication recorded the day it went up): the
+# walk is data, and the drivers' "today" differs (a fixed day in unit tests, the real one end to end).
+TODAY_VALUE = "{today}"
+PORTAL_URL = "https://kjt.zj.gov.cn/art/2026/gs-0001.html"
 
 Step = tuple[str, Any, Any]
 _ENGINE = Procedures(load_policies(), WorkCalendar())
@@ -58,9 +62,9 @@ WALKS: dict[str, dict[str, Any]] = {
             _expert("赵四", "financial"), _expert("钱五", "financial"),
             ("officer", "experts_done", ["diligent", "五位专家一致认为原始记录完整、已履行勤勉尽责义务"]),
             ("officer", "decide", ["exempt", None, *MEETING]),
-            ("officer", "publicise", []),
+            ("officer", "publicise", [PORTAL_URL, TODAY_VALUE]),
             ("officer", "objection", ["有人反映原始记录不全"]),
-            ("officer", "answer", ["1", "经核实，原始记录完整，异议不成立"]),
+            ("officer", "answer", ["1", "经核实，原始记录完整", "异议不成立"]),
             ("travel", 8, None),
             ("officer", "publicity_end", ["exempt", None]),
             ("officer", "feedback", ["3.5"]),
@@ -132,7 +136,12 @@ INVITES = {
 }
 
 
-def form_inputs(policy_key: str, action_id: str, values: list) -> list[tuple[str, str, Any]]:
+def on_day(value: Any, today: dt.date | None) -> Any:
+    """A walk's value with TODAY_VALUE written as the driver's day."""
+    return (today or dt.date.today()).isoformat() if value == TODAY_VALUE else value
+
+
+def form_inputs(policy_key: str, action_id: str, values: list, today: dt.date | None = None) -> list[tuple[str, str, Any]]:
     """The walk's values as a person fills the action's one-screen form: ("pick", field, option) for a choice
     field, ("type", field, text), ("skip", field, None), ("file", field, dict), in the declared order of the
     fields the form asks. A field asked only after some outcome or answer (`when: {outcome|field}`, e.g.
@@ -148,7 +157,7 @@ def form_inputs(policy_key: str, action_id: str, values: list) -> list[tuple[str
             break
         if not _asked(policy_key, spec, field, given):
             continue
-        value = remaining.pop(0)
+        value = on_day(remaining.pop(0), today)
         if isinstance(value, dict):
             out.append(("file", field.id, value))
         elif value is None:

@@ -70,6 +70,8 @@ def _variants(procs: Procedures, policy: Policy, case: CaseFile, action: ProcAct
                 values[f.id] = day.isoformat()
             elif f.kind == "file":
                 values[f.id] = dict(FILE)
+            elif f.format == "url":  # a web address (Zhejiang's recorded publication)
+                values[f.id] = f"https://kjt.zj.gov.cn/art/{f.id}-{fired + 1}.html"
             else:
                 values[f.id] = f"{f.id} #{fired + 1}"
         if values not in out:

@@ -23,8 +23,8 @@ from tests.test_officer_flow import runtime as officer_runtime
 runtime = officer_runtime  # the same fixture: a runtime on a fresh database, today 2026-11-20
 
 TRIALS = 12
-UNTIL_PUBLICITY = [s for s in WALKS["zhejiang"]["steps"][:WALKS["zhejiang"]["steps"].index(
-    ("officer", "publicise", []))] + [("officer", "publicise", [])]]
+_STEPS = WALKS["zhejiang"]["steps"]
+UNTIL_PUBLICITY = _STEPS[: [s[1] for s in _STEPS].index("publicise") + 1]
 
 
 def publicised_case(runtime, n: int) -> int:

@@ -69,7 +69,7 @@ def act(runtime, who: Who, case_id: int, action: str, values: list) -> Reply:
     data = next((d for d in buttons(view) if d.startswith(f"c:a:{case_id}:") and d.endswith(f":{action}")), None)
     assert data is not None, (action, buttons(view), view.text[-400:])
     reply = c.press(who, data)
-    for kind, field, value in form_inputs(policy_of(runtime, case_id), action, values):
+    for kind, field, value in form_inputs(policy_of(runtime, case_id), action, values, runtime.settings.today_override):
         if kind == "file":
             reply = drive(runtime).document(who, _upload(value))
         elif kind == "skip":
@@ -294,7 +294,7 @@ def test_publicity_cannot_end_early_or_with_an_open_objection(runtime):
     assert "7" in cw(runtime).press(officer, f"c:a:{case.id}:publicity:publicity_end").toast
     runtime.settings.today_override = TODAY + dt.timedelta(days=8)
     assert "异议" in cw(runtime).press(officer, f"c:a:{case.id}:publicity:publicity_end").toast
-    act(runtime, officer, case.id, "answer", ["1", "不成立"])
+    act(runtime, officer, case.id, "answer", ["1", "经核实", "不成立"])
     act(runtime, officer, case.id, "publicity_end", ["exempt", None])
     assert state_of(runtime, case.id) == "feedback"
 

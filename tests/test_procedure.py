@@ -13,7 +13,7 @@ from bot.i18n import catalogue
 from dialogs.policy import CLOCK_EVENTS, GUARDS, PolicyError, load_policies, load_policy
 from dialogs.procedure import _GUARDS, CaseFile, Procedures, Record
 from scheduler.calendar import WorkCalendar
-from tests.casework_scenario import WALKS
+from tests.casework_scenario import WALKS, on_day
 
 POLICIES = load_policies()
 PROCS = Procedures(POLICIES, WorkCalendar())
@@ -32,7 +32,7 @@ def values_for(policy_key: str, action_id: str, given: list, case: CaseFile | No
     for f in spec.fields:
         if not PROCS.asks(policy_key, case, spec, f, out, TODAY):
             continue
-        value = queue.pop(0)
+        value = on_day(queue.pop(0), TODAY)
         if value is None:
             continue
         out[f.id] = float(value) if f.kind == "number" and "." in value else int(value) if f.kind == "number" \

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import Session
@@ -40,6 +41,9 @@ class CaseActions:
         self.files = files
         self.forms = forms
         self.notices = notices
+        # Told of every action recorded, in its transaction, whoever took it (the publicity in public:
+        # bot/publicity/service.py `recorded`); set by the composition root.
+        self.on_recorded: Callable[[Session, Case, str, dict[str, Any], int, int | None, dt.datetime], None] | None = None
 
     def may_act(self, act: Act, case: Case, spec: ProcAction | None, state: str, action_id: str) -> Reply | str:
         """The acting role when the presser may take this action on this case now, else the recorded refusal."""
@@ -129,6 +133,8 @@ class CaseActions:
         self.notices.applicant(s, case, spec, values, result.notify, main.id or 0)
         if result.state_before != result.state_after:
             self.notices.after_change(s, case)
+        if self.on_recorded is not None:
+            self.on_recorded(s, case, spec.id, values, main.id or 0, actor_id, now)
         return main
 
     def on_clock_expired(self, s: Session, case: Case, limit: TimeLimit, now: dt.datetime) -> str:

@@ -28,8 +28,8 @@ from bot.flow import Flow
 from bot.i18n import t
 from bot.ids import parse_code
 from bot.officer import DocumentFlow, OfficerFlow
-from bot.register_flow import RegisterFlow
 from bot.publicity.dialog import PublicityDialog
+from bot.register_flow import RegisterFlow
 from bot.reply import Menu, Reply, View, Who
 from dialogs.wizard import UploadInfo
 

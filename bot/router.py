@@ -30,6 +30,7 @@ from bot.ids import parse_code
 from bot.officer import DocumentFlow, OfficerFlow
 from bot.reply import Menu, Reply, View, Who
 from dialogs.wizard import UploadInfo
+from storage.exofficio import is_claim_code
 
 Decoded = Press | WizardPress
 Handler = Callable[[Act, Decoded], Reply]
@@ -78,6 +79,7 @@ class Router:
                     lambda act, _a: o.members(act), menus=ADMIN_MENU),
             Command("officers", "off.cmd.officers", lambda act, _a: o.members(act), menus=ADMIN_MENU),
             Command("units", "off.cmd.units", lambda act, a: o.units_command(act, a), menus=ADMIN_MENU),
+            Command("exofficio", "exo.cmd", lambda act, a: o.ex_officio(act, a), menus=STAFF_MENUS),
         ]
 
     def _menu_of(self, act: Act) -> Menu:
@@ -91,6 +93,8 @@ class Router:
             if code is None:
                 return Reply(toast=t("off.join.unknown", act.lang), alert=True,
                              view=View(t("off.join.unknown", act.lang)))
+            if is_claim_code(code):  # a case opened ex officio, handed to the person concerned
+                return self.officers.claim(act, code)
             return self.officers.join(act, code)
         return self.researcher.welcome(act)
 

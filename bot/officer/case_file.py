@@ -167,9 +167,11 @@ class CaseFileView:
         policy = self.desk.policies[case.policy_key]
         staff = bool(roles - {access.APPLICANT})
         applicant_view = access.APPLICANT in roles and not staff
+        document, status = policy.document.get(lang), render(status_text(policy, self.desk.today()), lang)
         blocks = [t("off.case.header", lang, number=case.number, policy=policy.short_name.get(lang),
-                    document=policy.document.get(lang), state=self.labels.state_label(case, lang),
-                    status=render(status_text(policy, self.desk.today()), lang))]
+                    document=document, state=self.labels.state_label(case, lang),
+                    # a title that already names its status (Zhejiang "……（征求意见稿）") is not followed by it again
+                    status="" if status.lower() in document.lower() else t("off.case.doc_status", lang, status=status))]
         if staff:
             blocks.append(self._answers(s, case, lang))
             if (unit_line := self._unit_line(s, case, lang)) is not None:

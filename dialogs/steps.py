@@ -90,6 +90,9 @@ def deadline_line(deadline: Deadline | None, today: Any) -> Text:
     else:
         line = msg("wiz.deadline", date=deadline.date.isoformat(), length=length, clause=deadline.clause,
                    left=days(deadline.left, deadline.working))
+    if deadline.rolled_from is not None:  # 民法典第二百零三条
+        line = Join((line, msg("cal.rolled", rolled_from=deadline.rolled_from.isoformat(),
+                               date=deadline.date.isoformat())), "\n")
     return Join((line, msg("wiz.provisional")), "\n") if deadline.provisional else line
 
 

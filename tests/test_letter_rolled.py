@@ -37,3 +37,14 @@ def test_wizard_deadline_line_carries_the_roll():
     assert "民法典第二百零三条" in text and "2026-10-04" in text
     unrolled = Deadline(dt.date(2026, 10, 8), False, "第六条(一)", 7, False, 5)
     assert "二百零三" not in render(deadline_line(unrolled, dt.date(2026, 10, 3)), "zh")
+
+
+def test_clock_line_days_are_plural_correct_and_say_their_unit():
+    limit = POLICIES["zhejiang"].time_limit("publicity")
+    labels = Labels(Desk(POLICIES, CALENDAR, Settings(database_url="sqlite://", _env_file=None)))
+    clock = clock_for(limit, [ClockEvent("publicity_started", dt.date(2026, 11, 2))], CALENDAR, dt.date(2026, 11, 8))
+    assert clock.due.date == dt.date(2026, 11, 9) and clock.days_left == 1
+    assert "1 calendar day left" in labels.clock_line(clock, "en")
+    assert "还剩 1 天（自然日）" in labels.clock_line(clock, "zh")
+    late = clock_for(limit, [ClockEvent("publicity_started", dt.date(2026, 11, 2))], CALENDAR, dt.date(2026, 11, 12))
+    assert "overdue by 3 calendar days" in labels.clock_line(late, "en")

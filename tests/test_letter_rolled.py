@@ -48,3 +48,14 @@ def test_clock_line_days_are_plural_correct_and_say_their_unit():
     assert "还剩 1 天（自然日）" in labels.clock_line(clock, "zh")
     late = clock_for(limit, [ClockEvent("publicity_started", dt.date(2026, 11, 2))], CALENDAR, dt.date(2026, 11, 12))
     assert "overdue by 3 calendar days" in labels.clock_line(late, "en")
+
+
+def test_zhejiang_3_4_decision_clock_never_set_is_over_once_decided():
+    """A per-case period nobody set shows "期限待设定" while it is owed, and nothing once the decision is made."""
+    limit = POLICIES["zhejiang"].time_limit("decision")
+    labels = Labels(Desk(POLICIES, CALENDAR, Settings(database_url="sqlite://", _env_file=None)))
+    accepted = [ClockEvent("accepted", dt.date(2026, 11, 2))]
+    assert clock_for(limit, accepted, CALENDAR, dt.date(2026, 11, 5)).status == "unset"
+    done = clock_for(limit, [*accepted, ClockEvent("decided", dt.date(2026, 11, 20))], CALENDAR, dt.date(2026, 11, 25))
+    assert done.status == "stopped" and done.stopped_on == dt.date(2026, 11, 20)
+    assert labels.clock_line(done, "zh") is None

@@ -76,3 +76,12 @@ def test_yunnan_lapsed_document_unconfirmed_is_caught_at_the_summary():
     assert step_problem("summary", yn, {**answers, STATUS_ACK: "yunnan"}, {m.id: 1 for m in yn.materials},
                         TODAY) is None
     assert step_problem("policy", yn, answers, {}, dt.date(2025, 1, 1)) is None  # before the lapse: nothing to confirm
+
+
+def test_zhejiang_3_4_collective_decision_is_worded_as_the_text():
+    """三(四) "作出是否容错免责的决策认定"; "认定为尽职免责" is the panel's finding of 三(三), not the decision."""
+    decide = next(a for a in POLICIES["zhejiang"].procedure.actions if a.id == "decide")
+    exempt = next(o for o in decide.field("outcome").options if o.id == "exempt")
+    assert exempt.label.zh == "认定为容错免责"
+    panel = next(a for a in POLICIES["zhejiang"].procedure.actions if a.id == "experts_done")
+    assert any("认定为尽职免责" in o.label.zh for f in panel.fields for o in f.options)

@@ -84,3 +84,23 @@ def test_exofficio_without_arguments_lists_the_policies_that_have_it(runtime):  
     text = drive(runtime).command(CAST["officer"], "exofficio").view.text
     assert "yunnan" in text and "dongguan" not in text.split("\n")[0]
     assert "没有主动启动程序" in drive(runtime).command(CAST["officer"], "exofficio", "zhejiang").view.text
+
+
+def test_officer_form_counts_only_the_fields_asked_in_turn(runtime):  # noqa: F811
+    """"第 k/n 项" counts the typed fields asked one after the other, not the choices on the keyboard
+    (Liaoning 第八条 group: the way is a button row, the members are typed: 第 1/1 项)."""
+    from tests.test_officer_flow import submit
+
+    setup_cast(runtime, "liaoning")
+    case = submit(runtime, "liaoning")
+    group = CAST["group"]
+    view = drive(runtime).press(group, f"c:o:{case.id}").view
+    data = next(d for d in buttons(view) if d.startswith(f"c:a:{case.id}:") and d.endswith(":group"))
+    form = drive(runtime).press(group, data).view.text
+    assert "第 1/1 项" in form, form
+
+
+def test_invite_usage_says_which_policies_need_a_level(runtime):  # noqa: F811
+    text = drive(runtime).command(Who(900, "管理员"), "invite").view.text
+    assert "yunnan 必填 provincial/prefecture/county" in text and "zhejiang 可选" in text
+    assert "云南须加层级" not in text

@@ -88,7 +88,7 @@ def test_exofficio_without_arguments_lists_the_policies_that_have_it(runtime):  
 
 def test_officer_form_counts_only_the_fields_asked_in_turn(runtime):  # noqa: F811
     """"第 k/n 项" counts the typed fields asked one after the other, not the choices on the keyboard
-    (Liaoning 第八条 group: the way is a button row, the members are typed: 第 1/1 项)."""
+    (Liaoning 第八条 group: the way and the confirmation are button rows; members and person typed: 第 1/2 项)."""
     from tests.test_officer_flow import submit
 
     setup_cast(runtime, "liaoning")
@@ -97,7 +97,7 @@ def test_officer_form_counts_only_the_fields_asked_in_turn(runtime):  # noqa: F8
     view = drive(runtime).press(group, f"c:o:{case.id}").view
     data = next(d for d in buttons(view) if d.startswith(f"c:a:{case.id}:") and d.endswith(":group"))
     form = drive(runtime).press(group, data).view.text
-    assert "第 1/1 项" in form, form
+    assert "第 1/2 项" in form, form
 
 
 def test_invite_usage_says_which_policies_need_a_level(runtime):  # noqa: F811

@@ -17,8 +17,8 @@ OFFICER = (
     N_("off.form.kind.choice"), N_("off.form.kind.date"), N_("off.form.kind.number"), N_("off.form.kind.text"),
     N_("off.clock.overdue"), N_("off.clock.running"),
 )
-# storage/exofficio.py: the person's notice when an organ opens a case ex officio (Yunnan 第六条(二)); the
-# officer's command that sends it is not on the bot yet (README, interpretations)
+# storage/exofficio.py: the person's notice when an organ opens a case ex officio (Yunnan 第六条(二)), kept for
+# the outbox; the chat side (bot/officer/exofficio.py) answers the person with exo.claimed
 EX_OFFICIO = (N_("rules.note.ex_officio"),)
 # dialogs/procedure.py: the refusal of each named guard
 GUARDS = (

@@ -32,6 +32,7 @@ from bot.publicity.dialog import PublicityDialog
 from bot.register_flow import RegisterFlow
 from bot.reply import Menu, Reply, View, Who
 from dialogs.wizard import UploadInfo
+from storage.exofficio import is_claim_code
 
 Decoded = Press | WizardPress
 PUBLICITY_LINK = "gs-"  # storage.publicity.PAYLOAD_PREFIX: a start parameter naming a publicity
@@ -87,6 +88,7 @@ class Router:
                     lambda act, _a: o.members(act), menus=ADMIN_MENU),
             Command("officers", "off.cmd.officers", lambda act, _a: o.members(act), menus=ADMIN_MENU),
             Command("units", "off.cmd.units", lambda act, a: o.units_command(act, a), menus=ADMIN_MENU),
+            Command("exofficio", "exo.cmd", lambda act, a: o.ex_officio(act, a), menus=STAFF_MENUS),
             *self._publicity_commands(),
         ]
 
@@ -118,6 +120,8 @@ class Router:
             if code is None:
                 return Reply(toast=t("off.join.unknown", act.lang), alert=True,
                              view=View(t("off.join.unknown", act.lang)))
+            if is_claim_code(code):  # a case opened ex officio, handed to the person concerned
+                return self.officers.claim(act, code)
             return self.officers.join(act, code)
         return self.researcher.welcome(act)
 

@@ -87,6 +87,7 @@ class Deadline:
     length: int
     working: bool
     left: int  # days left, in the limit's own unit (working or calendar days)
+    rolled_from: dt.date | None = None  # the last day before 民法典第二百零三条 moved it off a rest day
 
 
 class WizardModel:
@@ -142,4 +143,4 @@ class WizardModel:
             start, limit.length)
         today = self.env.today()
         left = calendar.working_days_between(today, due.date) if working else (due.date - today).days
-        return Deadline(due.date, due.provisional, limit.clause, limit.length, working, left)
+        return Deadline(due.date, due.provisional, limit.clause, limit.length, working, left, due.rolled_from)

@@ -31,7 +31,8 @@ def short_status(policy: Policy, today: dt.date) -> Msg:
 
 
 def status_lines(policy: Policy, today: dt.date) -> list[Text]:
-    """Every status fact of the policy file, one text per line, in both languages through the catalogue."""
+    """Every status fact of the policy file, one text per line, each said once: the head line gives the
+    stage or the lapse, the next lines only what it does not (number, dates), then the file's own note."""
     lines: list[Text] = [msg("rules.status.head", status=short_status(policy, today), clause=policy.status_clause)]
     if policy.doc_number:
         lines.append(msg("rules.status.doc_number", number=policy.doc_number))
@@ -41,12 +42,10 @@ def status_lines(policy: Policy, today: dt.date) -> list[Text]:
         since = policy.valid_from.isoformat()
         lines.append(msg("rules.status.valid_from", date=since) if policy.valid_from <= today
                      else msg("rules.status.valid_from_future", date=since))
-    if policy.valid_until is not None:
-        until, clause = policy.valid_until.isoformat(), policy.status_clause
-        lines.append(msg("rules.status.lapsed_on", date=until, clause=clause) if policy.status(today) == "lapsed"
-                     else msg("rules.status.valid_until", date=until, clause=clause))
-    elif policy.stage == "issued":
-        lines.append(msg("rules.status.no_end"))
+    if policy.valid_until is not None and policy.status(today) != "lapsed":  # a lapse is the head line already
+        lines.append(msg("rules.status.valid_until", date=policy.valid_until.isoformat(), clause=policy.status_clause))
+    elif policy.valid_until is None and policy.stage == "issued" and policy.status_note is None:
+        lines.append(msg("rules.status.no_end"))  # otherwise the note says it (Liaoning: "未规定有效期")
     if policy.status_note is not None:
         lines.append(policy.status_note)
     return lines

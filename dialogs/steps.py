@@ -29,6 +29,7 @@ from dialogs.answers import (
     parse_date,
     step_problem,
     steps_for,
+    warnings,
 )
 from dialogs.model import Deadline, Outcome, WizardModel
 from dialogs.policy import ItemList, Policy
@@ -89,6 +90,9 @@ def deadline_line(deadline: Deadline | None, today: Any) -> Text:
     else:
         line = msg("wiz.deadline", date=deadline.date.isoformat(), length=length, clause=deadline.clause,
                    left=days(deadline.left, deadline.working))
+    if deadline.rolled_from is not None:  # 民法典第二百零三条
+        line = Join((line, msg("cal.rolled", rolled_from=deadline.rolled_from.isoformat(),
+                               date=deadline.date.isoformat())), "\n")
     return Join((line, msg("wiz.provisional")), "\n") if deadline.provisional else line
 
 
@@ -409,12 +413,19 @@ def _origins(m: WizardModel) -> list[Choice]:
     return [Choice(o.id, o.label, o.clause) for o in origins_offered(policy)] if policy else []
 
 
+def add_warnings(step: str, m: WizardModel, s: Screen) -> None:
+    """What the answers allow but the applicant must read before going on (Zhejiang 三(一): a project that
+    has entered, not finished, its acceptance): shown on the step and again on the summary, never a bar."""
+    for what, clause, explanation in warnings(step, m.policy, m.answers):
+        s.add(msg("wiz.warning", what=what, clause=clause, explanation=explanation))
+
+
 ORIGIN = Step(
     "origin", lambda m: [msg("wiz.origin.prompt"), clause_line(m.policy.origin_clause if m.policy else None)],
     [SingleChoice("o", _origins, lambda m: m.answers.get("origin"), _choose_origin),
      StartDate(),
      YesNoList(_gates, "gates", "g", by_index=False, show=_gates_shown)],
-    rules("origin"))
+    rules("origin"), after=lambda m, s: add_warnings("origin", m, s))
 
 
 # the lists ----------------------------------------------------------------------------------------------
@@ -425,6 +436,24 @@ def _list_items(name: str) -> Callable[[WizardModel], list[ListItem]]:
     return items
 
 
+def group_lines(item_list: ItemList, answers: dict[str, Any], key: str) -> list[Text]:
+    """Each group's rule and how far the ticks go toward it (Yunnan 第四条: (一)–(四) all, of (五)/(六) at
+    least one), so the applicant sees the rule the check applies before pressing Next."""
+    offered = [i.id for i in items_for(item_list, answers)]
+    chosen = set(answers.get(key, []))
+    numbers = {item_id: n + 1 for n, item_id in enumerate(offered)}
+    lines: list[Text] = []
+    for group in item_list.groups:
+        members = [i for i in group.items if i in numbers]
+        if not members:
+            continue
+        ticked = sum(1 for i in members if i in chosen)
+        met = ticked == len(members) if group.mode == "all" else ticked > 0
+        lines.append(msg("wiz.group.line", mark="✅" if met else "⬜", label=group.label, clause=group.clause,
+                         items=Plain("、".join(str(numbers[i]) for i in members)), ticked=ticked, total=len(members)))
+    return lines
+
+
 def _list_intro(name: str) -> Callable[[WizardModel], list[Text]]:
     def intro(m: WizardModel) -> list[Text]:
         item_list: ItemList | None = getattr(m.policy, name, None)
@@ -433,6 +462,8 @@ def _list_intro(name: str) -> Callable[[WizardModel], list[Text]]:
         lines: list[Text] = [item_list.intro, clause_line(item_list.clause)]
         if name == "conditions" and item_list.mode == "all":
             lines.append(msg("wiz.conditions.all_required", clause=item_list.clause))
+        if item_list.mode == "grouped":
+            lines += group_lines(item_list, m.answers, name)
         return lines
     return intro
 
@@ -500,6 +531,7 @@ class SummaryView(Widget):
         buttons = [Button(msg("btn.edit", what=msg(STEP_TITLES[x])), f"e:{x}") for x in editable]
         for k in range(0, len(buttons), 2):
             s.row(*buttons[k:k + 2])
+        add_warnings("summary", m, s)
         problem = summary_problem(m)
         if problem is not None:
             s.add(msg("wiz.summary.incomplete", problem=problem))

@@ -142,7 +142,9 @@ def clock_for(limit: TimeLimit, events: list[ClockEvent], calendar: WorkCalendar
     stop = next((e for e in after if e.event in limit.ends_on), None)
     relevant = [e for e in after if stop is None or e.on <= stop.on]
     length, extended = _length(limit, relevant)
-    if length is None:
+    if length is None:  # a period set per case that nobody set: once its end event came it is over, not owed
+        if stop is not None:
+            return Clock(limit, "stopped", started_on=start.on, stopped_on=stop.on)
         return Clock(limit, "unset", started_on=start.on)
     pauses = _pauses(limit, relevant)
     due = limit_due(limit, start.on, calendar, length=length, extended=extended, pauses=pauses)

@@ -103,7 +103,7 @@ WALKS: dict[str, dict[str, Any]] = {
     "liaoning": {
         "steps": [
             ("group", "set_limit", ["20"]),
-            ("group", "group", ["group", "纪委、财务处、科研处各一人"]),
+            ("group", "group", ["group", "纪委、财务处、科研处各一人", "李某", "confirmed"]),
             ("group", "hear", ["听取了认定对象的陈述"]),
             ("group", "conclude", ["basically", "程序存在瑕疵", "校长办公会", "2026-11-18", "15", MEETING[2]]),
             ("applicant", "ask_review", ["瑕疵并非本人造成"]),

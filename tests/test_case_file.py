@@ -79,8 +79,8 @@ def test_the_applicants_file_shows_outcomes_reasons_what_they_owe_and_their_docu
     assert case.number in status and "待提交失败原因分析报告" in status and "公示结束" in status
     file = drive(runtime).press(APPLICANT, f"c:o:{case.id}").view
     text = file.text
-    assert "结果与理由" in text and "⚖ 集体审定：认定结果：认定为尽职免责" in text
-    assert "🏁 公示结束：认定结果：认定为尽职免责" in text
+    assert "结果与理由" in text and "⚖ 集体审定：认定结果：认定为容错免责" in text
+    assert "🏁 公示结束：认定结果：认定为容错免责" in text
     assert "❗ 需要您：📤 提交失败原因分析报告（四(二)），文本未规定期限" in text
     assert "· 您可以：📎 补充材料" in text
     assert "佐证材料：evidence.pdf" in text  # their documents, by the material's name

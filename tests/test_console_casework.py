@@ -121,5 +121,5 @@ def test_the_console_walks_a_whole_case_researcher_and_officer(runtime):
     text = out.getvalue()
     assert "空行已忽略" in text and "未知命令 /foo" in text
     assert "🔔 📣 ZJ-2026-0001" in text and "所在单位已审核通过" in text and "已作出认定决定" in text
-    assert "认定为尽职免责" in text and "属于技术路线选择失误" in text and "结果与理由" in text
+    assert "认定为容错免责" in text and "属于技术路线选择失误" in text and "结果与理由" in text
     assert "Traceback" not in text

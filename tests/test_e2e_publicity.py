@@ -58,7 +58,7 @@ def test_publicity_without_objection_ends_by_itself_and_the_applicant_is_told(wo
     assert not [t for t in applicant.user.texts() if "公示结束" in t]
     travel(world, 8)
     text = wait_for(applicant, "公示结束")
-    assert case.number in text and "认定为尽职免责" in text
+    assert case.number in text and "认定为容错免责" in text
     with Session(make_engine(world["url"])) as s:
         assert s.get(Case, case.id).state == "feedback"
         [ended] = s.exec(select(CaseEvent).where(CaseEvent.case_id == case.id,

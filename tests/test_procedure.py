@@ -210,7 +210,7 @@ def test_liaoning_review_only_within_the_period_the_unit_set():
     body = {"body": "党委会", "body_date": "2026-11-19"}
     assert fire("liaoning", case, "determination_group", "conclude",
                 {"level": "meets", "reason": "r", "days": 10, **body}).error.key == "proc.err.after"
-    fire("liaoning", case, "determination_group", "group", {"mode": "third_party", "members": "某事务所"})
+    fire("liaoning", case, "determination_group", "group", {"mode": "third_party", "members": "某事务所", "subject": "李某", "excluded": "confirmed"})
     result = fire("liaoning", case, "determination_group", "conclude",
                   {"level": "fails", "reason": "r", "days": 10, **body, "participants": MEET["participants"]})
     assert [e.event for e in result.events] == ["conclusion_sent", "clock_set"]

@@ -121,7 +121,7 @@ def test_liaoning_conclusion_review_and_appeal(world):
     invite(world, ["group", "liaoning", "测试-unit"], group)
     case = submit(world, applicant, "liaoning")
     cast = {"group": group, "applicant": applicant}
-    walk(cast, case, [("group", "group", ["group", "纪委、财务处、科研处各一人"]),
+    walk(cast, case, [("group", "group", ["group", "纪委、财务处、科研处各一人", "李某", "confirmed"]),
                       ("group", "conclude", ["fails", "未履行审批程序", "校长办公会", "2026-11-18", "15", MEETING[2]]),
                       ("applicant", "ask_review", ["审批程序已履行，有会议纪要"]),
                       ("group", "redo", ["basically", "有会议纪要，但程序存在瑕疵", "党委会", "2026-11-25"]),

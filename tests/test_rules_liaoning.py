@@ -18,7 +18,8 @@ def group(case: CaseFile, action: str, values: dict | None = None, today: dt.dat
 
 def formed() -> CaseFile:
     case = CaseFile("determination")
-    assert group(case, "group", {"mode": "group", "members": "纪委、财务处、科研处"}).ok
+    assert group(case, "group", {"mode": "group", "members": "纪委、财务处、科研处", "subject": "李某",
+                                 "excluded": "confirmed"}).ok
     return case
 
 
@@ -100,3 +101,14 @@ def test_liaoning_8_closing_on_the_period_is_offered_only_once_it_ran_out():
 
     assert offered(TODAY + dt.timedelta(days=5)) == {"ask_review", "confirm", "add_material"}
     assert offered(TODAY + dt.timedelta(days=6)) == {"lapse", "confirm", "add_material"}
+
+
+def test_liaoning_8_person_concerned_is_named_and_confirmed_not_taking_part():
+    """"认定对象不得参与认定工作" (audit LN-10): the group's record names the person concerned and confirms
+    they take no part; without either the group cannot be formed."""
+    case = CaseFile("determination")
+    assert group(case, "group", {"mode": "group", "members": "纪委、财务处"}).error.key == "proc.err.missing"
+    assert group(case, "group", {"mode": "group", "members": "纪委、财务处", "subject": "李某"}).error.key == \
+        "proc.err.missing"
+    assert group(case, "group", {"mode": "group", "members": "纪委、财务处", "subject": "李某",
+                                 "excluded": "confirmed"}).ok

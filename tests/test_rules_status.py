@@ -32,13 +32,25 @@ def test_status_lines_carry_the_status_note_and_facts_in_both_languages(key):
 
 def test_what_each_status_line_says():
     zh = {k: [render(line, "zh") for line in status_lines(p, TODAY)] for k, p in POLICIES.items()}
-    assert zh["dongguan"][:3] == ["文件状态：征求意见稿（6(7)）", "征求意见稿，尚未正式印发，无文号。",
-                                  "有效期至 2028-12-31（6(7)）。"]
-    assert zh["yunnan"][:4] == ["文件状态：有效期已于 2025-02-09 届满（第十七条）", "文号：云科规〔2023〕1号",
-                                "自 2023-02-09 起施行。", "有效期已于 2025-02-09 届满（第十七条）。"]
+    assert zh["dongguan"][:3] == ["文件状态：征求意见稿（6(7)）", "文号：无。", "有效期至 2028-12-31（6(7)）。"]
+    assert zh["zhejiang"][:2] == ["文件状态：征求意见稿（文件标题）", "文号：无。"]
+    assert zh["yunnan"][:3] == ["文件状态：有效期已于 2025-02-09 届满（第十七条）", "文号：云科规〔2023〕1号",
+                                "自 2023-02-09 起施行。"]
     assert "是否延续适用请向云南省科学技术厅核实" in zh["yunnan"][-1]
-    assert zh["liaoning"][2:4] == ["自 2025-12-19 起施行。", "未规定有效期。"]
+    assert zh["liaoning"][2:] == ["自 2025-12-19 起施行。", POLICIES["liaoning"].status_note.zh]
+    assert "未规定有效期" in zh["liaoning"][-1]  # said by the note, not twice
     assert "拟出台" in zh["shanwei"][-1]
+
+
+@pytest.mark.parametrize("key", list(POLICIES))
+def test_status_lines_say_each_fact_once(key):
+    """No phrase twice: the lapse only in the head, "尚未正式印发" only in the note, no "（标题（…））"."""
+    lines = [render(line, "zh") for line in status_lines(POLICIES[key], TODAY)]
+    text = "\n".join(lines)
+    for phrase in ("尚未正式印发", "未规定有效期", "改革实施方案，不是", "征求意见稿，尚未"):
+        assert text.count(phrase) <= 1, (phrase, lines)
+    assert "\n".join(lines[:-1]).count("届满") <= 1, lines  # the file's own note may explain the lapse
+    assert "（标题" not in lines[0] and "（征求意见稿））" not in lines[0]
 
 
 def test_only_a_lapsed_document_asks_for_confirmation():

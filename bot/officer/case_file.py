@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from bot.callbacks import DOCX, Admin, CaseAction, FileKind, Files, encode, encode_wizard
-from bot.i18n import render, t
+from bot.i18n import render, t, tn
 from bot.limits import TEXT_LIMIT, split, utf16_len
 from bot.officer.desk import Desk
 from bot.officer.labels import Labels, short
@@ -63,7 +63,7 @@ class CaseFileView:
         missing = [o.label.get(lang) for o in kind_field.options if o.id in names and not names[o.id]]
         still = []
         if total < need:
-            still.append(t("off.panel.need_more", lang, n=need - total))
+            still.append(tn("off.panel.need_more", need - total, lang))
         if missing:
             still.append(t("off.panel.need_kind", lang, kinds=t("off.panel.sep", lang).join(missing)))
         return t("off.panel.progress", lang, n=total, min=need, kinds=kinds,
@@ -167,9 +167,11 @@ class CaseFileView:
         policy = self.desk.policies[case.policy_key]
         staff = bool(roles - {access.APPLICANT})
         applicant_view = access.APPLICANT in roles and not staff
+        document, status = policy.document.get(lang), render(status_text(policy, self.desk.today()), lang)
         blocks = [t("off.case.header", lang, number=case.number, policy=policy.short_name.get(lang),
-                    document=policy.document.get(lang), state=self.labels.state_label(case, lang),
-                    status=render(status_text(policy, self.desk.today()), lang))]
+                    document=document, state=self.labels.state_label(case, lang),
+                    # a title that already names its status (Zhejiang "……（征求意见稿）") is not followed by it again
+                    status="" if status.lower() in document.lower() else t("off.case.doc_status", lang, status=status))]
         if staff:
             blocks.append(self._answers(s, case, lang))
             if (unit_line := self._unit_line(s, case, lang)) is not None:
@@ -198,7 +200,7 @@ class CaseFileView:
             blocks.append(t("off.case.audit", lang, items="\n".join(
                 self.labels.audit_line(s, case, e, lang, staff) for e in trail[-AUDIT_SHOWN:])))
         if staff and (count := securitylog.count_for_case(s, case.id or 0)):
-            blocks.append(t("off.case.security", lang, n=count))
+            blocks.append(tn("off.case.security", count, lang))
         return blocks
 
     def action_buttons(self, s: Session, case: Case, roles: set[str], viewer: int | None = None) -> list[ProcAction]:

@@ -18,6 +18,7 @@ from bot.i18n import t
 from bot.officer.actions import CaseActions
 from bot.officer.case_file import CaseFileView
 from bot.officer.desk import Desk
+from bot.officer.exofficio import ExOfficioDesk
 from bot.officer.forms import Forms
 from bot.officer.labels import Labels
 from bot.officer.membership import Members
@@ -47,6 +48,7 @@ class OfficerFlow:
         self.membership = Members(self.desk, self.labels, self.notices)
         self.units = UnitDesk(self.desk, self.labels, self.notices)
         self.lists = Lists(self.desk, self.labels, self.routing, self.notices)
+        self.exofficio = ExOfficioDesk(self.desk, self.labels, self.notices)
 
     @property
     def bot_username(self) -> str | None:
@@ -69,6 +71,14 @@ class OfficerFlow:
 
     def join(self, act: Act, code: str) -> Reply:
         return self.membership.join(act, code)
+
+    def ex_officio(self, act: Act, args: list[str]) -> Reply:
+        """`/exofficio yunnan …`: the accountability organ opens a case itself (Yunnan 第六条(二))."""
+        return self.exofficio.command(act, args)
+
+    def claim(self, act: Act, code: str) -> Reply:
+        """`/start exo_…`: the person concerned takes up a case opened ex officio."""
+        return self.exofficio.claim(act, code)
 
     def members(self, act: Act) -> Reply:
         return self.membership.members(act)

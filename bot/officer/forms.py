@@ -122,7 +122,8 @@ class Forms:
             blocks.append("\n".join(lines))
         problem = state.problem
         if asked is not None:
-            blocks.append(t("off.form.ask", lang, n=fields.index(asked) + 1, total=len(fields),
+            typed = [f for f in fields if f.kind in TYPED]  # "第 k/n 项" counts what is asked in turn, not the buttons
+            blocks.append(t("off.form.ask", lang, n=typed.index(asked) + 1, total=len(typed),
                             label=asked.label.get(lang), prompt=t(f"off.form.kind.{asked.kind}", lang)))
         elif problem is not None:
             blocks.append(t("off.form.press_choices", lang))

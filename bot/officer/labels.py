@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.i18n import gettext, t
+from bot.i18n import gettext, render, t
 from bot.officer.desk import Desk, Params
 from dialogs.policy import ProcAction, ProcField
 from dialogs.text import N_
-from scheduler.clocks import Clock
+from scheduler.clocks import Clock, left_text
 from storage import caserepo as cr
 from storage.casework import CaseEvent
 from storage.models import Case
@@ -103,10 +103,14 @@ class Labels:
         label = clock.limit.label.get(lang)
         if clock.status == "running" and clock.due is not None:
             key = "off.clock.overdue" if clock.overdue else "off.clock.running"
-            return t(key, lang, label=label, due=clock.due.date.isoformat(), left=abs(clock.days_left or 0),
-                     unit=t("rem.unit_wd" if clock.working else "rem.unit_days", lang),
+            line = t(key, lang, label=label, due=clock.due.date.isoformat(),
+                     left_text=render(left_text(clock.days_left or 0, clock.working), lang),  # plural-correct
                      provisional=t("rem.digest.provisional", lang) if clock.provisional else "",
                      clause=clock.limit.clause)
+            if clock.rolled_from is not None:  # 民法典第二百零三条: the last day fell on a rest day
+                line = t("cal.with_note", lang, text=line, note=t("cal.rolled", lang, rolled_from=clock.rolled_from
+                                                                   .isoformat(), date=clock.due.date.isoformat()))
+            return line
         if clock.status == "paused":
             return t("off.clock.paused", lang, label=label, clause=clock.limit.clause)
         if clock.status == "unset":

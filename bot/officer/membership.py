@@ -40,10 +40,15 @@ JOIN_REFUSALS = {"unknown": N_("off.join.unknown"), "used": N_("off.join.used"),
                  "opened": N_("off.join.opened")}
 
 
-def all_levels(desk: Desk) -> str:
-    """Every policy's officer levels (Policy.routing), for the usage text: "yunnan: provincial/…"."""
-    return ", ".join(f"{key}: {'/'.join(lv.id for lv in p.routing.levels)}" for key, p in desk.policies.items()
-                     if p.routing is not None)
+LEVELS_REQUIRED, LEVELS_OPTIONAL = N_("off.invite.levels_required"), N_("off.invite.levels_optional")
+
+
+def all_levels(desk: Desk, lang: str) -> str:
+    """Every policy's officer levels (Policy.routing) and whether one is needed, for the usage text:
+    "yunnan（必填）: provincial/…; zhejiang（可选）: basic_public"."""
+    return "; ".join(t(LEVELS_REQUIRED if p.routing.required else LEVELS_OPTIONAL, lang,
+                       policy=key, levels="/".join(lv.id for lv in p.routing.levels))
+                     for key, p in desk.policies.items() if p.routing is not None)
 
 
 class Members:
@@ -54,7 +59,7 @@ class Members:
 
     def _usage(self, lang: str) -> Reply:
         return Reply(view=View(t("off.invite.usage", lang, policies=", ".join(self.desk.procedures.policies),
-                                 levels=all_levels(self.desk))))
+                                 levels=all_levels(self.desk, lang))))
 
     def _scope(self, lang: str, level: str | None, unit: str | None) -> str:
         return level or unit or t("off.scope.all", lang)

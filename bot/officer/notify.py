@@ -171,6 +171,11 @@ class Notices:
             self._send(s, admin, "off.join.waiting_alert", text, f"join:{row.id}:{row.opened_by}:{admin}", None,
                        buttons)
 
+    def tell(self, s: Session, user_id: int, key: str, text: str, dedupe: str, case: Case) -> None:
+        """One message about a case, once (the dedupe key), with the button to open it."""
+        self._send(s, user_id, key, text, dedupe, case, self._open_button(case, self.desk.language_of(s, user_id)),
+                   {"number": case.number})
+
     def joined(self, s: Session, user_id: int, text_key: str, **params: Any) -> None:
         lang = self.desk.language_of(s, user_id)
         self._send(s, user_id, text_key, t(text_key, lang, **params), f"{text_key}:{user_id}:{params.get('id')}",

@@ -67,14 +67,18 @@ def waiting(stack: str) -> str | None:
 
 
 def bucket_of(frames: list[tuple[str, str]]) -> str:
+    json_seen = False
     for _func, file in reversed(frames):
         if OURS.search(file) and "site-packages" not in file:
             return "our dialog logic and rendering (bot/, dialogs/)" if not file.startswith("storage/") \
                 and "/storage/" not in file else "database (SQLAlchemy, sqlite3, psycopg)"
         for name, parts in BUCKETS:
             if any(p in "/" + file for p in parts):  # py-spy names files relative to their sys.path entry
+                if name == "JSON":  # counted as JSON only when no caller names a library or layer
+                    json_seen = True
+                    break
                 return name
-    return "other (interpreter, imports, GC)"
+    return "JSON" if json_seen else "other (interpreter, imports, GC)"
 
 
 def short(func: str, file: str) -> str:

@@ -26,6 +26,7 @@ from bench.dialog import POLICY_KEYS, _given, _ours, cpu_seconds, workload
 from tests.botapi import BotApiServer
 from tests.conftest import fresh_database
 from tests.e2e import BotProcess, Researcher
+from tests.scenario import Step
 
 TARGET = 2.0
 PROBE_ID = 4_000_000
@@ -50,7 +51,19 @@ def probe(server: BotApiServer, count: int, user_id: int = PROBE_ID) -> list[flo
     return samples
 
 
-def under_load(server: BotApiServer, users: int, count: int, first_id: int) -> tuple[list[float], int]:
+def apply(r: Researcher, plan: list[Step], think: float) -> None:
+    """One application, pausing `think` seconds after each answer as a person reading the screen would."""
+    if think <= 0:
+        _ours(r, plan)
+        return
+    r.command(plan[0].value)
+    for step in plan[1:]:
+        time.sleep(think)
+        r.do(step)
+
+
+def under_load(server: BotApiServer, users: int, count: int, first_id: int,
+               think: float = 0.0) -> tuple[list[float], int]:
     """Probe while `users` researchers keep completing applications; returns (samples, submissions)."""
     stop = threading.Event()
     submitted = [0] * users
@@ -61,7 +74,7 @@ def under_load(server: BotApiServer, users: int, count: int, first_id: int) -> t
         try:
             while not stop.is_set():
                 plan = workload(POLICY_KEYS[slot % len(POLICY_KEYS):] + POLICY_KEYS[:slot % len(POLICY_KEYS)], 1)[0]
-                _ours(Researcher(server, first_id + n * users + slot), plan)
+                apply(Researcher(server, first_id + n * users + slot), plan, think)
                 submitted[slot] += 1
                 n += 1
         except BaseException as exc:  # noqa: BLE001 - reported below
@@ -82,7 +95,8 @@ def under_load(server: BotApiServer, users: int, count: int, first_id: int) -> t
     return samples, sum(submitted)
 
 
-def measure(users: int, probes: int, rounds: int, database_url: str | None, workdir: Path) -> list[dict[str, float]]:
+def measure(users: int, probes: int, rounds: int, database_url: str | None, workdir: Path,
+            think: float = 0.0) -> list[dict[str, float]]:
     results = []
     with BotApiServer() as server, (fresh_database(workdir) if database_url is None else _given(database_url)) as url:
         bot = BotProcess(server, url, workdir, RATE_LIMITER="0").start()
@@ -92,7 +106,7 @@ def measure(users: int, probes: int, rounds: int, database_url: str | None, work
             for n in range(rounds):
                 idle = probe(server, probes)
                 cpu, began = cpu_seconds(bot.proc.pid), time.perf_counter()  # type: ignore[union-attr]
-                loaded, submitted = under_load(server, users, probes, 5_000_000 + n * 1_000_000)
+                loaded, submitted = under_load(server, users, probes, 5_000_000 + n * 1_000_000, think)
                 busy = (cpu_seconds(bot.proc.pid) - cpu) / (time.perf_counter() - began)  # type: ignore[union-attr]
                 results.append({"idle_p99": p99(idle), "idle_median": statistics.median(idle),
                                 "loaded_p99": p99(loaded), "loaded_median": statistics.median(loaded),
@@ -111,11 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--probes", type=int, default=150, help="/help samples per phase and round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="seconds each researcher pauses after every answer (default 0: back to back)")
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--report", type=Path, default=None, help="default: docs/BENCHMARKS.md")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        results = measure(args.users, args.probes, args.rounds, args.database_url, Path(tmp))
+        results = measure(args.users, args.probes, args.rounds, args.database_url, Path(tmp), args.think)
     ratios = [r["ratio"] for r in results]
     ratio = statistics.median(ratios)
     db = "PostgreSQL" if args.database_url and args.database_url.startswith("postgres") else "SQLite"
@@ -124,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['bot_busy']:.0%} | **{r['ratio']:.2f}** |" for i, r in enumerate(results)]
     body = "\n".join([
         f"Measured {machine()} · {args.users} researchers submitting, database {db}, no rate limiter, "
-        f"{args.probes} /help probes per phase.",
+        f"{args.probes} /help probes per phase, researchers pausing {args.think:g} s after each answer.",
         "",
         "One idle user sends /help, waits for the answer, and sends it again; first with nobody else on the bot, "
         f"then while {args.users} researchers keep completing applications (each submission builds its .docx). "
@@ -139,7 +155,10 @@ def main(argv: list[str] | None = None) -> int:
         f"target ≤ {TARGET}: {verdict(ratio <= TARGET)}.",
     ])
     print(body)
-    path = write_section("responsiveness", "Responsiveness: /help while 20 others submit", body, args.report)
+    name = "responsiveness" if args.think <= 0 else "responsiveness-paced"
+    title = "Responsiveness: /help while 20 others submit" + ("" if args.think <= 0 else
+                                                             f" (pausing {args.think:g} s per answer)")
+    path = write_section(name, title, body, args.report)
     print(f"written to {path}")
     return 0
 

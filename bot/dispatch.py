@@ -25,7 +25,6 @@ import asyncio
 import datetime as dt
 import logging
 import random
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
@@ -92,25 +91,15 @@ class Dispatcher:
         self.executor = executor
         self.live_owners = live_owners
         self.idle = idle
-        self._sleepers: deque[asyncio.Future[None]] = deque()  # idle workers, each waiting to be woken
+        self._kick = asyncio.Event()
         self._generation = 0  # moves on with every kick: a kick during a claim is not missed
         self._unreachable = False
         self.handled = 0
 
-    def kick(self, rows: int = 1) -> None:
-        """`rows` new rows were written (by this process): wake that many idle workers, not all of them.
-        Waking every worker for each update made each one run a claim that found nothing: measured, the
-        claims were a fifth of the bot's CPU under load (docs/BENCHMARKS.md). A worker that does claim a
-        row wakes one more (`_worker`), so a burst still reaches every worker it needs."""
+    def kick(self) -> None:
+        """New rows were written (by this process): wake the idle workers."""
         self._generation += 1
-        self._wake(max(1, rows))
-
-    def _wake(self, count: int) -> None:
-        while count > 0 and self._sleepers:
-            sleeper = self._sleepers.popleft()
-            if not sleeper.done():
-                sleeper.set_result(None)
-                count -= 1
+        self._kick.set()
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -166,7 +155,6 @@ class Dispatcher:
                 await self._wait_for_work(stop, generation)
                 continue
             row = claimed[0]
-            self._wake(1)  # there may be more: one idle worker looks (and wakes the next if it finds one)
             outcome, error = await self._handle(row)
             if outcome == "done" or (outcome == "failed" and row.status == inbox.APPLIED):
                 finished.append(row.id)  # (showing an applied update once more is tried once)
@@ -190,18 +178,13 @@ class Dispatcher:
     async def _wait_for_work(self, stop: asyncio.Event, generation: int) -> None:
         if self._generation != generation:  # rows arrived while we were looking: look again
             return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._sleepers.append(waiter)
+        self._kick.clear()
+        waiter = asyncio.create_task(self._kick.wait())
         stopper = asyncio.create_task(stop.wait())
         try:
             await asyncio.wait({waiter, stopper}, timeout=self.idle, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            if not waiter.done():  # timed out or stopping: no longer waiting to be woken
-                waiter.cancel()
-                try:
-                    self._sleepers.remove(waiter)
-                except ValueError:
-                    pass
+            waiter.cancel()
             stopper.cancel()
 
     @staticmethod

@@ -116,7 +116,7 @@ class Node:
         """Commit a batch to the inbox (raises when the database cannot take it: then it is not confirmed)."""
         new = await self._db(self._receive, batch)
         if self.dispatcher is not None:
-            self.dispatcher.kick(new)
+            self.dispatcher.kick()
         return new
 
     def _housekeeping(self, prune: bool) -> None:

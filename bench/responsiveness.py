@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         f"then while {args.users} researchers keep completing applications (each submission builds its .docx). "
         "Each round measures both phases on the same bot process.",
         "",
-        "| round | idle median / p99 | loaded median / p99 | submissions during the probes | bot CPU busy (loaded) "
+        "| round | idle median / p99 | loaded median / p99 | applications completed in the loaded phase | bot CPU busy (loaded) "
         "| loaded p99 ÷ idle p99 |",
         "|---|---|---|---|---|---|",
         *rows,

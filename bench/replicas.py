@@ -99,7 +99,7 @@ def measure(server: PrivatePostgres, processes: int, users: int, workdir: Path, 
     plans = workload(POLICY_KEYS, users)
     first = 3_000_000 + processes * 100_000 + run * 1_000_000
     with BotApiServer() as api, RoundRobinProxy([free_port() for _ in range(processes)]) as proxy:
-        bots = [WebhookBot(api, url, workdir, proxy.url, port, name=f"bench{processes}-{i}", RATE_LIMITER="0")
+        bots = [WebhookBot(api, url, workdir, proxy.url, port, name=f"bench{processes}-{i}-run{run}", RATE_LIMITER="0")
                 for i, port in enumerate(proxy.backends)]
         for bot in bots:
             bot.start()
@@ -131,12 +131,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--report", type=Path, default=None, help="default: docs/BENCHMARKS.md")
     parser.add_argument("--repeats", type=int, default=3, help="runs of one and two processes, alternating")
+    parser.add_argument("--logs", type=Path, default=None, help="keep the bot processes' logs here")
     args = parser.parse_args(argv)
     runs: list[tuple[dict[str, float], dict[str, float]]] = []
     with tempfile.TemporaryDirectory() as tmp, PrivatePostgres() as server:
+        workdir = args.logs or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         for n in range(args.repeats):
-            one = measure(server, 1, args.users, Path(tmp), n)
-            two = measure(server, 2, args.users, Path(tmp), n)
+            one = measure(server, 1, args.users, workdir, n)
+            two = measure(server, 2, args.users, workdir, n)
             runs.append((one, two))
             print(f"run {n + 1}: one {one['rate']:.1f}/s {one['bot_cpu_per_update'] * 1000:.1f} ms CPU/update, "
                   f"two {two['rate']:.1f}/s {two['bot_cpu_per_update'] * 1000:.1f} ms; speed "

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from bench.common import machine, verdict, write_section
-from bench.dialog import POLICY_KEYS, _given, _ours, cpu_seconds, workload
+from bench.dialog import POLICY_KEYS, Patient, _given, _ours, cpu_seconds, workload
 from tests.botapi import BotApiServer
 from tests.conftest import fresh_database
 from tests.e2e import BotProcess, Researcher
@@ -74,7 +74,7 @@ def under_load(server: BotApiServer, users: int, count: int, first_id: int,
         try:
             while not stop.is_set():
                 plan = workload(POLICY_KEYS[slot % len(POLICY_KEYS):] + POLICY_KEYS[:slot % len(POLICY_KEYS)], 1)[0]
-                apply(Researcher(server, first_id + n * users + slot), plan, think)
+                apply(Patient(server, first_id + n * users + slot), plan, think)
                 submitted[slot] += 1
                 n += 1
         except BaseException as exc:  # noqa: BLE001 - reported below
@@ -102,7 +102,7 @@ def measure(users: int, probes: int, rounds: int, database_url: str | None, work
         bot = BotProcess(server, url, workdir, RATE_LIMITER="0").start()
         try:
             probe(server, 20)  # warm-up: imports, connections, the help screen's first render
-            _ours(Researcher(server, 4_900_000), workload(["dongguan"], 1)[0])  # and one .docx build
+            _ours(Patient(server, 4_900_000), workload(["dongguan"], 1)[0])  # and one .docx build
             for n in range(rounds):
                 idle = probe(server, probes)
                 cpu, began = cpu_seconds(bot.proc.pid), time.perf_counter()  # type: ignore[union-attr]

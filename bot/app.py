@@ -292,11 +292,12 @@ class TelegramBot:
             return None
         return message_id
 
-    @staticmethod
-    async def _send_files(context: ContextTypes.DEFAULT_TYPE, chat_id: int, files: list[OutFile]) -> None:
-        """Files go after the screen, so the buttons stay on the message the user was looking at."""
+    async def _send_files(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, files: list[OutFile]) -> None:
+        """Files go after the screen, so the buttons stay on the message the user was looking at. A file
+        built on demand (the .docx) is built here, in the pool, after its update's transaction committed."""
         for f in files:
+            content = await self._call(lambda f=f: f.content)
             if f.kind == "photo":
-                await context.bot.send_photo(chat_id, InputFile(f.content, filename=f.name), caption=f.caption)
+                await context.bot.send_photo(chat_id, InputFile(content, filename=f.name), caption=f.caption)
             else:
-                await context.bot.send_document(chat_id, InputFile(f.content, filename=f.name), caption=f.caption)
+                await context.bot.send_document(chat_id, InputFile(content, filename=f.name), caption=f.caption)

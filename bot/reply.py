@@ -7,6 +7,7 @@ command menu. Transports read these fields and nothing else, so a flow never nee
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -32,15 +33,30 @@ class View:
     preface: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
 class OutFile:
-    """A file for the transport to send after the reply's screen: a document or a photo."""
+    """A file for the transport to send after the reply's screen: a document or a photo.
 
-    kind: Literal["document", "photo"]
-    name: str
-    content: bytes
-    mime_type: str
-    caption: str | None = None
+    `content` may be given as a function that builds it: the transport then builds it after the update's
+    transaction has committed (bot/app.py, in its thread pool), so a .docx build never holds the database
+    (on SQLite, the one write lock every other user is waiting for) — measured in docs/BENCHMARKS.md.
+    The function must not touch the session; reading `content` builds it once."""
+
+    def __init__(self, kind: Literal["document", "photo"], name: str, content: bytes | Callable[[], bytes],
+                 mime_type: str, caption: str | None = None) -> None:
+        self.kind = kind
+        self.name = name
+        self.mime_type = mime_type
+        self.caption = caption
+        self._content = content
+
+    @property
+    def content(self) -> bytes:
+        if callable(self._content):
+            self._content = self._content()
+        return self._content
+
+    def __repr__(self) -> str:
+        return f"OutFile({self.kind!r}, {self.name!r}, built={not callable(self._content)})"
 
 
 class Menu(StrEnum):

@@ -16,6 +16,7 @@ a case acted on by one party at a time) rest on them:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,9 +68,29 @@ def make_engine(url: str | URL, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> E
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
+        writer = threading.Lock()
+
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn) -> None:  # noqa: ANN001
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # The threads of this process queue on a lock of their own before BEGIN IMMEDIATE: SQLite's busy
+            # handler sleeps 1, 2, 5 … up to 100 ms between tries, so a thread waiting in SQLite for a
+            # 2 ms transaction sleeps long after the lock is free (measured: the bot idle a third of the
+            # time under load, docs/BENCHMARKS.md). Another process still waits in SQLite as before; a
+            # thread that cannot get this lock within the timeout goes on to SQLite's own wait.
+            if writer.acquire(timeout=lock_timeout):
+                conn.info["sqlite_writer"] = writer
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _release(conn)
+                raise
+
+        @event.listens_for(engine, "commit")
+        @event.listens_for(engine, "rollback")
+        def _release(conn) -> None:  # noqa: ANN001
+            held = conn.info.pop("sqlite_writer", None)
+            if held is not None:
+                held.release()
 
         return engine
     millis = int(lock_timeout * 1000)

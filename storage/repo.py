@@ -40,12 +40,19 @@ def uploads_for(session: Session, draft_id: int) -> list[Upload]:
 
 
 def next_case_number(session: Session, prefix: str, year: int) -> str:
+    """The year's first submission of a policy creates its counter. Two processes doing that at once both
+    found no row to lock, and the second INSERT failed on the unique key, losing that submission (seen in
+    bench/replicas.py on PostgreSQL); the row is therefore inserted if missing (ON CONFLICT DO NOTHING,
+    which waits for a concurrent insert of the same key) and then always locked and read."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(insert(CaseCounter.__table__).values(prefix=prefix, year=year, last=0)  # type: ignore[arg-type]
+                    .on_conflict_do_nothing(index_elements=["prefix", "year"]))
     counter = session.exec(
         select(CaseCounter).where(CaseCounter.prefix == prefix, CaseCounter.year == year).with_for_update()
-    ).first()
-    if counter is None:
-        counter = CaseCounter(prefix=prefix, year=year, last=0)
-        session.add(counter)
+    ).one()
     counter.last += 1
     session.flush()
     return f"{prefix}-{year}-{counter.last:04d}"

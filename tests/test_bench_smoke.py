@@ -46,6 +46,41 @@ def test_replicas_benchmark_runs(tmp_path):
     from bench import replicas
 
     report = tmp_path / "BENCHMARKS.md"
-    assert replicas.main(["--users", "2", "--report", str(report)]) == 0
+    assert replicas.main(["--users", "2", "--repeats", "1", "--report", str(report)]) == 0
     text = report.read_text()
-    assert "two processes" in text and "lost / doubled" in text and "| 0 / 0 |" in text
+    assert "two processes" in text and "lost / doubled" in text and "| 0 / 0 | 0 / 0 |" in text
+
+
+@pytest.mark.slow
+def test_responsiveness_benchmark_runs(tmp_path):
+    from bench import responsiveness
+
+    report = tmp_path / "BENCHMARKS.md"
+    assert responsiveness.main(["--users", "2", "--probes", "5", "--rounds", "1", "--report", str(report)]) == 0
+    text = report.read_text()
+    assert "<!-- bench:responsiveness -->" in text and "loaded p99 ÷ idle p99" in text and "Median ratio" in text
+
+
+def test_p99_takes_the_99th_percentile_sample():
+    from bench.responsiveness import p99
+
+    assert p99([float(i) for i in range(1, 101)]) == 100.0
+    assert p99([float(i) for i in range(1, 201)]) == 199.0
+    assert p99([3.0]) == 3.0
+
+
+def test_profile_summary_buckets_cpu_and_sets_waiting_apart(tmp_path):
+    from bench.profile import summarise
+
+    stacks = tmp_path / "stacks.txt"
+    stacks.write_text(
+        "run (bot/services.py:1);press (bot/router.py:2);execute (sqlalchemy/engine/default.py:3) 60\n"
+        "run (bot/services.py:1);render (dialogs/screens.py:4) 30\n"
+        "run (bot/services.py:1);send (telegram/_bot.py:5);dumps (json/__init__.py:6) 10\n"
+        "begin (storage/db.py:7);_sqlite_begin (storage/db.py:8);do_execute (sqlalchemy/engine/default.py:9) 100\n")
+    text = summarise(stacks)
+    assert "200 samples" in text and "waiting for the SQLite write lock 50%" in text
+    assert "| database (SQLAlchemy, sqlite3, psycopg) | 60% |" in text
+    assert "| our dialog logic and rendering (bot/, dialogs/) | 30% |" in text
+    assert "| Telegram HTTP and objects (PTB, httpx) | 10% |" in text
+    assert "`run (bot/services.py)` | 100% |" in text

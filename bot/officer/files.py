@@ -7,7 +7,9 @@ bot/documents/.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
 import logging
 
 from sqlalchemy.engine import Engine
@@ -52,9 +54,11 @@ class DocumentFlow:
                    for u in repo.uploads_for(s, draft.id or 0)]
         case = s.get(Case, draft.case_id) if draft.case_id else None
         number = case.number if case else None
-        content = application_docx(policy, DraftView(draft.state, dict(draft.answers), uploads), self.screens, lang,
-                                   today=self.settings.today(), case_number=number,
-                                   submitted_on=local_date(case.submitted_at) if case else None)
+        # built after the transaction commits (OutFile): only what was read here goes into it
+        content = functools.partial(application_docx, policy,
+                                    DraftView(draft.state, copy.deepcopy(draft.answers), uploads), self.screens,
+                                    lang, today=self.settings.today(), case_number=number,
+                                    submitted_on=local_date(case.submitted_at) if case else None)
         ref = number or f"draft-{draft.id}"
         return OutFile("document", f"{ref}-application.docx", content, DOCX_MIME,
                        clip(t("doc.caption.application", lang, ref=ref), CAPTION_LIMIT))

@@ -485,6 +485,16 @@ class BotApiServer:
             wanted = method.lower()
             return [c for c in self._calls if c.method.lower() == wanted]
 
+    def calls_since(self, index: int) -> list[Call]:
+        """Recorded calls from position ``index`` on (``len(server.calls())`` taken earlier): cheap when
+        a test checks thousands of inputs one by one."""
+        with self._cond:
+            return self._calls[index:]
+
+    def call_count(self) -> int:
+        with self._cond:
+            return len(self._calls)
+
     def clear_calls(self) -> None:
         """Forget recorded calls, so a test phase can assert on its own calls only."""
         with self._cond:
@@ -618,6 +628,20 @@ class BotApiServer:
                     )
                 wait = deadline - now if busy else min(deadline - now, quiet - quiet_for)
                 self._cond.wait(max(wait, 0.005))
+
+    def wait_confirmed(self, update_id: int, timeout: float = 15.0) -> None:
+        """Block until the bot has confirmed ``update_id`` and every update before it (its getUpdates
+        offset moved past them).  A bot that confirms only after handling, like ours, has then finished
+        handling the update, so a test can look at the outcome without sleeping.  0 (nothing delivered)
+        returns at once."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._updates and self._updates[0]["update_id"] <= update_id:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"update {update_id} not confirmed after {timeout}s; "
+                                         f"{len(self._updates)} unconfirmed update(s)")
+                self._cond.wait(remaining)
 
     # ------------------------------------------------------------------ state used by User
 

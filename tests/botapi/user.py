@@ -442,6 +442,14 @@ class User:
         """Text (or caption) of every bot message, for compact assertions."""
         return [_preview(m) for m in self.messages()]
 
+    def last_message_id(self, *, with_keyboard: bool = False) -> int | None:
+        """message_id of the newest bot message in the private chat (with an inline keyboard, if asked):
+        cheap, nothing is copied."""
+        with self._server._cond:
+            ids = [mid for mid, m in self._chat().messages.items()
+                   if m.from_bot and not m.deleted and (not with_keyboard or _buttons(m.data))]
+            return max(ids) if ids else None
+
     def last_message(self) -> dict[str, Any]:
         """The newest bot message; AssertionError if the bot has not written yet."""
         msgs = self.messages()

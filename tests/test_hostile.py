@@ -74,8 +74,9 @@ class Actor:
         return self.r.user.id
 
     def last_message_id(self) -> int:
-        """Where a forged press lands: the newest message with buttons, as a client would send it."""
-        found = self.user.last_message_id(with_keyboard=True) or self.user.last_message_id()
+        """Where a forged press lands: the newest message with buttons, as a client would send it (refusals
+        can take the buttons off every screen: then the newest screen)."""
+        found = self.user.last_message_id(with_keyboard=True) or self.user.last_message_id(with_text=True)
         assert found is not None, f"{self.name} has no bot message to press on"
         return found
 
@@ -109,10 +110,12 @@ class World:
     channel: Channel
     invite_link: str
     case_number: str
+    case_id: int
     b_draft: int
     log_offset: int = 0
     counted: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    distinct: set[str] = field(default_factory=set)  # sender and input of everything sent
     _rows: hk.Rows | None = None  # the snapshot after the last input: the next one's "before"
     snapshots: hk.Snapshots = field(init=False)
 
@@ -126,6 +129,7 @@ class World:
         ``echo``: what the input itself contains, which the answer may quote."""
         server = self.server
         self.counted[category] = self.counted.get(category, 0) + 1
+        self.distinct.add(f"{actor.id} {label}")
         calls_before = server.call_count()
         rows_before = self._rows if self._rows is not None else self.snapshots.take()
         update_id = act() or 0
@@ -393,11 +397,12 @@ def _session(server: BotApiServer, bot: BotProcess, url: str) -> World:
         drafts = {dr.id: dr.user_id for dr in ses.exec(select(Draft))}
         rows += [(drafts[up.draft_id], str(up.id)) for up in ses.exec(select(Upload))]
         rows += [(mb.user_id, str(mb.id)) for mb in ses.exec(select(Membership))]
-        case_number = ses.exec(select(Case)).one().number
+        the_case = ses.exec(select(Case)).one()
+        case_number, case_id = the_case.number, the_case.id or 0
         b_draft = ses.exec(select(Draft).where(Draft.user_id == cast["B"].id)).one().id
     others = {who.id: list(dict.fromkeys(i for owner, i in rows if owner != who.id))[:4] for who in cast.values()}
     world = World(server, bot, engine, cast, harvest, stale, others, group, admin_group, channel, link, case_number,
-                  b_draft or 0)
+                  case_id, b_draft or 0)
     world._new_log()
     startup_errors = hk.error_lines(bot.log())
     assert not startup_errors, f"the scripted session itself logged errors: {startup_errors}"
@@ -428,16 +433,16 @@ def test_callback_data_harvested_and_mutated(world: World) -> None:
     cast = world.actors
     pressers = [cast[k] for k in "ABOM"]
     families: dict[int, dict[str, str]] = {}
-    for who in pressers:
+    for who in [*pressers, cast["C"], cast["D"], cast["E"]]:  # C, D, E: buttons of a draft's current revision
         for data in world.harvest.get(who.id, []):
             families.setdefault(who.id, {})[hk.family(data)] = data  # the latest of each family
     seen: set[str] = set()
-    for who in pressers:  # data without ids ("g:new") is the same for everyone: corrupt it once
+    for who in [*pressers, cast["C"], cast["D"], cast["E"]]:  # data without ids ("g:new"): corrupt it once
         for fam in [f for f in families[who.id] if "#" not in f]:
             if fam in seen:
                 del families[who.id][fam]
             seen.add(fam)
-    for who in pressers:
+    for who in [cast["C"], cast["D"], cast["E"], *pressers]:
         for data in families[who.id].values():
             for label, mutated in hk.mutations(data, world.others[who.id], equivalents=False):
                 world.press(who, mutated, f"own {data!r}: {label}")
@@ -481,6 +486,13 @@ def test_callback_data_harvested_and_mutated(world: World) -> None:
     _report(world, "callback", "forged", "prefix", "stale")
 
 
+def _answer(out: Outcome, arg: str) -> tuple[bool, int, tuple[str, ...]]:
+    """An answer with the argument it quotes taken out, to compare answers to different arguments (an
+    ASCII id stays: its digits are everywhere in a case's screen)."""
+    quoted = not (arg.isascii() and arg.isdigit())
+    return bool(out.toast), out.files, tuple(t.replace(arg, "<arg>") if quoted else t for t in out.texts)
+
+
 def _describe(out: Outcome) -> str:
     parts = [f"toast {out.toast!r}" if out.toast else "no toast"]
     if out.files:
@@ -508,16 +520,35 @@ def test_commands_with_malicious_arguments(world: World) -> None:
     world.ensure_officer()
     commands = _commands(world)
     assert {"case", "timeline", "ics", "invite", "queue", "officers", "status"} <= set(commands), commands
-    case_args = [*ARGS, world.case_number, world.case_number.lower() + "\x00"]
+    case_args = ["²", hk.TWENTY_DIGITS, hk.INT32_OVER, hk.INT64_OVER, "-1", "0", "\x00", "x" * 1000, "{0}%s{policy}",
+                 world.case_number, world.case_number.lower() + "\x00"]
     for cmd in commands:  # the commands that read an argument get them all, the others a few
         for arg in ARGS if cmd in ("case", "timeline", "ics", "invite", "start") else ARGS[::4]:
             world.say(cast["B"], f"/{cmd} {arg}", f"/{cmd} with a hostile argument", category="command")
         world.say(cast["S"], f"/{cmd}", "bare, by a stranger", category="command")
-        world.say(cast["S"], f"/{cmd}@test_bot {hk.TWENTY_DIGITS}", "addressed to the bot", category="command")
+        if cmd in ("case", "timeline", "ics", "invite", "start"):
+            world.say(cast["S"], f"/{cmd}@test_bot {hk.TWENTY_DIGITS}", "addressed to the bot", category="command")
     for who in ("A", "O"):
         for cmd in ("case", "timeline", "ics"):
             for arg in case_args:
                 world.say(cast[who], f"/{cmd} {arg}", "a case reference", category="command")
+    # a Unicode-digit id must not get the answer of the ASCII id (the case itself, its picture, its calendar)
+    for who in ("A", "O"):
+        for cmd in ("case", "timeline", "ics"):
+            # each next to the ASCII id's answer, the garbage last: a refusal adds a line to the audit trail
+            answers = []
+            for name, digits in hk.EQUIVALENT_DIGITS.items():
+                same = hk.translate_digits(str(world.case_id), digits)
+                ascii_ = world.say(cast[who], f"/{cmd} {world.case_id}", f"the case's id, in ASCII (before {name})",
+                                   category="command")
+                answers.append((same, ascii_, world.say(cast[who], f"/{cmd} {same}", f"{name} digits of the case's id",
+                                                        category="command")))
+            garbage = world.say(cast[who], f"/{cmd} x", "an id that is no number", category="command")
+            for same, ascii_, got in answers:
+                if not got.problems and _answer(got, same) == _answer(ascii_, str(world.case_id)) != _answer(
+                        garbage, "x"):
+                    world.failures.append(f"[command] {cast[who].name}: sends '/{cmd} {same}'\n      taken as the "
+                                          f"ASCII id {world.case_id}: answered exactly like '/{cmd} {world.case_id}'")
     world.say(cast["B"], f"/case {world.case_number}", "someone else's case", category="command")
     world.say(cast["B"], f"/timeline {world.case_number}", "someone else's case", category="command")
     for args in ["officer", "officer ²", "officer dongguan ²", "officer yunnan " + hk.TWENTY_DIGITS,
@@ -682,6 +713,9 @@ def test_the_bot_is_still_serving_everyone(world: World) -> None:
     screen = world.actors["S"].r.command("/new")
     assert "1/" in screen["text"]
     total = sum(world.counted.values())
-    distinct = total  # every input above is built to differ from the others
-    print(f"\nhostile inputs: {total} ({world.counted}); mishandled: {len(world.failures)}")
-    assert distinct >= 100
+    print(f"\nhostile inputs: {total}, {len(world.distinct)} distinct ({world.counted}); "
+          f"mishandled: {len(world.failures)}")
+    assert len(world.distinct) >= 100
+    assert all(world.counted.get(c, 0) for c in ("callback", "forged", "prefix", "stale", "command", "start", "text",
+                                                 "edited", "summary", "document", "sticker", "web_app_data",
+                                                 "group", "channel", "my_chat_member"))

@@ -442,12 +442,13 @@ class User:
         """Text (or caption) of every bot message, for compact assertions."""
         return [_preview(m) for m in self.messages()]
 
-    def last_message_id(self, *, with_keyboard: bool = False) -> int | None:
-        """message_id of the newest bot message in the private chat (with an inline keyboard, if asked):
-        cheap, nothing is copied."""
+    def last_message_id(self, *, with_keyboard: bool = False, with_text: bool = False) -> int | None:
+        """message_id of the newest bot message in the private chat (with an inline keyboard, or with
+        text, if asked): cheap, nothing is copied."""
         with self._server._cond:
             ids = [mid for mid, m in self._chat().messages.items()
-                   if m.from_bot and not m.deleted and (not with_keyboard or _buttons(m.data))]
+                   if m.from_bot and not m.deleted and (not with_keyboard or _buttons(m.data))
+                   and (not with_text or "text" in m.data)]
             return max(ids) if ids else None
 
     def last_message(self) -> dict[str, Any]:

@@ -13,14 +13,18 @@ It waits for each input with the server's confirmed offset: the bot confirms an 
 it, so there is no sleeping and no guessing.
 
 Format-agnostic: callback data is not written down here (beyond tests/hostile_kit.SEED_DATA). A scripted
-session has two researchers and an officer (and the admin) press through the real screens; every
-callback_data the bot sent them is harvested from the server's record and then mutated (ids in Unicode
-digits, 20 digits, 2^31, 2^63, negative, empty, NUL, extra and empty parts, 1,000 characters, another
-user's ids, every prefix with junk), pressed by its owner and by everyone else. A Unicode-digit id of the
-same value must be answered exactly like an id "x" in its place, since one ASCII-only parser refuses both.
+session (driven with the e2e helpers, like every end-to-end test) has researchers, an officer and the
+admin press through the real screens; every callback_data the bot sent them is harvested from the
+server's record and then mutated (ids in Unicode digits, 20 digits, 2^31, 2^63, negative, empty, NUL,
+extra and empty parts, 1,000 characters, another user's ids, every prefix with junk), pressed by its owner
+and, verbatim, by everyone else. Two oracles go beyond "no crash": a Unicode-digit id of the same value
+must not be answered like the ASCII id (callbacks: it must be answered like an "x" in its place;
+commands: unlike the ASCII id's own answer), and a stale button must not lead to a screen offering a
+button the bot then refuses. The longest application the wizard accepts (3,500 astral characters of facts,
+every project field at 200 astral characters) is walked to its summary.
 
 Failures are collected per input and reported together with the input, so one run lists everything that
-is mishandled.
+is mishandled; the list is also written to hostile-report.txt next to the bot's log.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ For every input, one at a time, the test asserts:
 - no row of anyone else changed (users, drafts, uploads, cases, events, memberships, invitations, forms,
   outbox, case documents, clocks); where nothing at all should change, not even the sender's own rows;
 - nothing was logged at ERROR and no traceback.
-It waits for each input with the server's confirmed offset: the bot confirms an update only after handling
-it, so there is no sleeping and no guessing.
+It waits for each input until the bot's inbox has its row done (the answer is out), so there is no
+sleeping and no guessing.
 
 Format-agnostic: callback data is not written down here (beyond tests/hostile_kit.SEED_DATA). A scripted
 session (driven with the e2e helpers, like every end-to-end test) has researchers, an officer and the
@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from bot.i18n import catalogue
 from dialogs.policy import load_policies
 from storage.casework import Membership, Outbox
 from storage.db import make_engine
+from storage.inbox import DONE, InboxUpdate
 from storage.models import Case, Draft, Upload
 from tests import hostile_kit as hk
 from tests.botapi import BotApiServer, Channel, Group, User
@@ -137,10 +139,11 @@ class World:
         calls_before = server.call_count()
         rows_before = self._rows if self._rows is not None else self.snapshots.take()
         update_id = act() or 0
-        server.wait_confirmed(update_id, timeout=30)
+        unfinished = self.wait_handled(update_id)
         rows_after = self._rows = self.snapshots.take()
         calls = server.calls_since(calls_before)
         out = self._outcome(actor, calls)
+        out.problems += [unfinished] if unfinished else []
         out.problems += [f"logged: {line}" for line in hk.error_lines(self._new_log())]
         attempted = [str(c.params.get("text") or c.params.get("caption") or "") for c in calls]
         if any(x in text for text in attempted for x in INTERNAL):
@@ -154,6 +157,26 @@ class World:
         if out.problems:
             self.failures.append(f"[{category}] {actor.name}: {label}\n      " + "\n      ".join(out.problems))
         return out
+
+    def wait_handled(self, update_id: int, timeout: float = 20.0) -> str | None:
+        """Block until the bot has finished with ``update_id``: the poller confirms an update once it is in
+        the inbox (storage/inbox.py), and a worker marks its row done once the answer is out. None, or
+        why it did not finish (a failure taken for a transient one is retried, and retried)."""
+        if not update_id:
+            return None
+        self.server.wait_confirmed(update_id, timeout=30)
+        deadline = time.monotonic() + timeout
+        pause = 0.002
+        while True:
+            with Session(self.engine) as s:
+                row = s.exec(select(InboxUpdate).where(InboxUpdate.update_id == update_id)).first()
+            if row is not None and row.status == DONE:
+                return None
+            if time.monotonic() > deadline:
+                state = f"{row.status}, attempts {row.attempts}, {row.error}" if row is not None else "not in the inbox"
+                return f"not finished after {timeout:.0f}s ({state})"
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
 
     def _new_log(self) -> str:
         path = self.bot.workdir / f"bot-{self.bot.starts}.log"
@@ -235,7 +258,7 @@ class World:
 
     def quietly(self, act: Callable[[], int | None]) -> None:
         """A legitimate step between hostile inputs (not checked, only waited for)."""
-        self.server.wait_confirmed(act() or 0, timeout=30)
+        self.wait_handled(act() or 0)
         self._new_log()
         self._rows = None
 
@@ -301,8 +324,6 @@ def _harvest(server: BotApiServer) -> dict[int, list[str]]:
 
 
 def _wait_outbox_empty(engine: Any, timeout: float = 30.0) -> None:
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with Session(engine) as s:
@@ -385,9 +406,8 @@ def _session(server: BotApiServer, bot: BotProcess, url: str) -> World:
     admin_group = server.group("管理群", members=[cast["A"].user], creator=cast["M"].user)
     channel = server.channel("容错免责公告", username="rcmz_hostile", creator=cast["M"].user,
                              subscribers=[cast["A"].user, cast["B"].user])
-    for where in (group, admin_group, channel):
-        server.wait_confirmed(where.add_bot(by=cast["M"].user, admin=where is not group), timeout=15)
-    server.wait_confirmed(max(u["update_id"] for u in server.pending_updates()) if server.pending_updates() else 0)
+    joins = [where.add_bot(by=cast["M"].user, admin=where is not group) for where in (group, admin_group, channel)]
+    server.wait_confirmed(max([*joins, *(u["update_id"] for u in server.pending_updates())]), timeout=15)
     _wait_outbox_empty(engine)
 
     harvest = _harvest(server)

@@ -631,9 +631,9 @@ class BotApiServer:
 
     def wait_confirmed(self, update_id: int, timeout: float = 15.0) -> None:
         """Block until the bot has confirmed ``update_id`` and every update before it (its getUpdates
-        offset moved past them).  A bot that confirms only after handling, like ours, has then finished
-        handling the update, so a test can look at the outcome without sleeping.  0 (nothing delivered)
-        returns at once."""
+        offset moved past them): Telegram would not deliver it again.  For a bot that confirms only after
+        handling, it is then handled; ours confirms once the update is in its inbox.  0 (nothing was
+        delivered) returns at once."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while self._updates and self._updates[0]["update_id"] <= update_id:

@@ -481,3 +481,311 @@ async def test_newer_get_updates_ends_older_long_poll_with_conflict(botapi: BotA
         assert await second.get_updates(timeout=0) == ()
         with pytest.raises(Conflict, match="terminated by other getUpdates request"):
             await waiting
+
+
+# ---------------------------------------------------------------------- channels, groups, deep links
+
+
+def _bot(server: BotApiServer) -> Bot:
+    return Bot(DEFAULT_TOKEN, base_url=server.base_url, base_file_url=server.base_file_url)
+
+
+def _updates(server: BotApiServer, kind: str) -> list[dict[str, Any]]:
+    return [u[kind] for u in server.pending_updates() if kind in u]
+
+
+async def test_channel_posts_need_the_bot_as_administrator_with_the_right_to_post(botapi: BotApiServer) -> None:  # noqa: F811
+    from telegram import ChatFullInfo
+
+    owner = botapi.user(501, first_name="管理员")
+    reader = botapi.user(502, first_name="读者")
+    public = botapi.channel("容错免责公告", username="rcmz_notice", creator=owner, subscribers=[reader])
+    secret = botapi.channel("内部频道", creator=owner)
+    link = InlineKeyboardMarkup([[InlineKeyboardButton("开始申请", url="https://t.me/test_bot?start=apply_dg")]])
+    async with _bot(botapi) as bot:
+        with pytest.raises(Forbidden, match="bot is not a member of the channel chat"):
+            await bot.send_message("@rcmz_notice", "公告")
+        with pytest.raises(BadRequest, match="Chat not found"):  # a private channel the bot never joined
+            await bot.send_message(secret.id, "公告")
+        with pytest.raises(BadRequest, match="Chat not found"):
+            await bot.send_message("@no_such_channel", "公告")
+        with pytest.raises(BadRequest, match="Chat not found"):  # a user's @username does not resolve for bots
+            await bot.send_message("@" + "li_user", "x")
+        with pytest.raises(AssertionError, match="only as administrators"):
+            public.add_bot(by=owner, admin=False)
+        with pytest.raises(AssertionError, match="only its administrators"):
+            public.add_bot(by=reader)
+        public.add_bot(by=owner)
+        [member] = _updates(botapi, "my_chat_member")
+        parsed = Update.de_json({"update_id": 1, "my_chat_member": member}, bot).my_chat_member
+        assert (parsed.old_chat_member.status, parsed.new_chat_member.status) == ("left", "administrator")
+        assert parsed.new_chat_member.can_post_messages and parsed.chat.type == "channel"
+
+        post = await bot.send_message("@rcmz_notice", "第一期公告", reply_markup=link)
+        assert post.chat.id == public.id and post.chat.username == "rcmz_notice" and post.chat.type == "channel"
+        assert post.from_user is None and post.sender_chat.id == public.id
+        doc = await bot.send_document(public.id, b"%PDF-1.4 notice", filename="公告.pdf", caption="附件")
+        assert doc.document.file_name == "公告.pdf"
+        edited = await bot.edit_message_text("第一期公告（更正）", chat_id="@rcmz_notice", message_id=post.message_id,
+                                             reply_markup=link)
+        assert edited.text == "第一期公告（更正）" and edited.edit_date is not None
+        with pytest.raises(BadRequest, match="Message is not modified"):
+            await bot.edit_message_reply_markup(public.id, post.message_id, reply_markup=link)
+        other = InlineKeyboardMarkup([[InlineKeyboardButton("查看政策", url="https://t.me/test_bot?start=policy_zj")]])
+        await bot.edit_message_reply_markup(public.id, post.message_id, reply_markup=other)
+        info = await bot.get_chat("@rcmz_notice")
+        assert isinstance(info, ChatFullInfo)
+        assert (info.id, info.type, info.title, info.username) == (public.id, "channel", "容错免责公告", "rcmz_notice")
+        me = await bot.get_chat_member(public.id, (await bot.get_me()).id)
+        assert me.status == "administrator" and me.can_post_messages
+        assert {a.user.id for a in await bot.get_chat_administrators(public.id)} == {owner.id, 123456789}
+
+        # a subscriber reads the posts as they are now, and the deep link on the post
+        posts = public.posts()
+        assert [p.get("text") or p.get("caption") for p in posts] == ["第一期公告（更正）", "附件"]
+        assert public.buttons(posts[0]) == [("查看政策", "https://t.me/test_bot?start=policy_zj")]
+        assert reader.url_of("查看政策", posts[0]) == "https://t.me/test_bot?start=policy_zj"
+
+        public.promote_bot(by=owner, rights={"can_post_messages": False})
+        with pytest.raises(BadRequest, match="Need administrator rights in the channel chat"):
+            await bot.send_message(public.id, "x")
+        public.ban_bot(by=owner)
+        with pytest.raises(Forbidden, match="bot was kicked from the channel chat"):
+            await bot.edit_message_text("y", chat_id=public.id, message_id=post.message_id)
+    statuses = [(m["old_chat_member"]["status"], m["new_chat_member"]["status"]) for m in _updates(botapi, "my_chat_member")]
+    assert statuses == [("left", "administrator"), ("administrator", "administrator"), ("administrator", "kicked")]
+
+
+async def test_channel_posts_and_their_edits_by_people_reach_the_bot(botapi: BotApiServer) -> None:  # noqa: F811
+    owner = botapi.user(511)
+    reader = botapi.user(512)
+    channel = botapi.channel("频道", username="rcmz_news", creator=owner, subscribers=[reader])
+    assert owner.send_text("机器人加入前的帖子", chat=channel) == 0  # the bot is not there: nothing delivered
+    with pytest.raises(AssertionError, match="cannot post there"):
+        reader.send_text("订阅者不能发帖", chat=channel)
+    channel.add_bot(by=owner, rights={"can_edit_messages": False, "can_delete_messages": False})
+    update_id = owner.send_text("/new 频道里的命令", chat=channel)
+    [post] = _updates(botapi, "channel_post")
+    assert post["chat"]["type"] == "channel" and "from" not in post and post["sender_chat"]["id"] == channel.id
+    owner.edit_text(post, "改过的帖子")
+    [edit] = _updates(botapi, "edited_channel_post")
+    assert edit["message_id"] == post["message_id"] and edit["text"] == "改过的帖子" and "edit_date" in edit
+    async with _bot(botapi) as bot:
+        parsed = Update.de_json(next(u for u in botapi.pending_updates() if u["update_id"] == update_id), bot)
+        assert parsed.channel_post is not None and parsed.effective_user is None
+        assert parsed.effective_chat.type == "channel"
+        with pytest.raises(BadRequest, match="Message can't be edited"):
+            await bot.edit_message_text("机器人改别人的帖子", chat_id=channel.id, message_id=post["message_id"])
+        with pytest.raises(BadRequest, match="Message can't be deleted"):
+            await bot.delete_message(channel.id, post["message_id"])
+        channel.promote_bot(by=owner)  # Telegram's default rights: may edit and delete others' posts
+        assert (await bot.edit_message_text("机器人改的", chat_id=channel.id, message_id=post["message_id"])).text == "机器人改的"
+        assert await bot.delete_message(channel.id, post["message_id"])
+    assert channel.posts() == [p for p in channel.posts() if p.get("text") == "机器人加入前的帖子"]
+
+
+def test_deep_links_send_start_with_the_payload_and_telegram_drops_invalid_ones(botapi: BotApiServer) -> None:  # noqa: F811
+    newcomer = botapi.user(521)
+    regular = botapi.user(522)
+    regular.send_text("你好")
+    longest = "A" * 62 + "_-"
+    assert newcomer.open_link(f"https://t.me/test_bot?start={longest}")
+    assert regular.open_link("tg://resolve?domain=test_bot&start=abc") and regular.open_link("t.me/Test_Bot?start=x")
+    assert regular.open_link("https://t.me/test_bot?start=" + "A" * 65) is None  # too long: Telegram drops it
+    assert regular.open_link("https://t.me/test_bot?start=有中文") is None
+    assert regular.open_link("https://t.me/test_bot?start=a%20b") is None
+    assert regular.open_link("https://t.me/test_bot") is None  # just opens the chat
+    stranger = botapi.user(523)
+    assert stranger.open_link("https://t.me/test_bot?start=bad+payload")  # first contact: START sends a bare /start
+    with pytest.raises(AssertionError, match="not this server's bot"):
+        regular.open_link("https://t.me/other_bot?start=x")
+    with pytest.raises(AssertionError, match="does not open a Telegram bot chat"):
+        regular.open_link("https://example.com/?start=x")
+    texts = [u["message"]["text"] for u in botapi.pending_updates() if "message" in u]
+    assert texts == ["你好", f"/start {longest}", "/start abc", "/start x", "/start"]
+    starts = [u["message"] for u in botapi.pending_updates() if u["message"]["text"].startswith("/start")]
+    assert all(m["entities"] == [{"type": "bot_command", "offset": 0, "length": 6}] for m in starts)
+
+
+async def test_url_and_web_app_buttons_are_checked_as_telegram_does(botapi: BotApiServer) -> None:  # noqa: F811
+    from telegram import KeyboardButton, ReplyKeyboardMarkup, WebAppInfo
+
+    user = botapi.user(USER_ID)
+    owner = botapi.user(531)
+    group = botapi.group("课题组", members=[owner], creator=owner)
+    group.add_bot(by=owner)
+    channel = botapi.channel("频道", creator=owner)
+    channel.add_bot(by=owner)
+
+    def url(link: str) -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup([[InlineKeyboardButton("链接", url=link)]])
+
+    def app(link: str) -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup([[InlineKeyboardButton("小程序", web_app=WebAppInfo(link))]])
+
+    async with _bot(botapi) as bot:
+        for good in ("https://t.me/test_bot?start=x", "http://example.com/a?b=1", "tg://resolve?domain=test_bot"):
+            await bot.send_message(USER_ID, "ok", reply_markup=url(good))
+        for bad, why in (("http://localhost:8080/x", "Button_url_invalid"), ("ftp://example.com/x", "Unsupported URL protocol"),
+                         ("javascript:alert(1)", "Wrong http url"), ("https://exa mple.com", "Wrong http url")):
+            with pytest.raises(BadRequest, match="(?i)" + why):
+                await bot.send_message(USER_ID, "x", reply_markup=url(bad))
+        await bot.send_message(USER_ID, "ok", reply_markup=app("https://app.example.com/form"))
+        with pytest.raises(BadRequest, match="(?i)Web App URL 'http://app.example.com/form' is invalid: Only HTTPS"):
+            await bot.send_message(USER_ID, "x", reply_markup=app("http://app.example.com/form"))
+        for where in (group.id, channel.id):
+            with pytest.raises(BadRequest, match="Button_type_invalid"):
+                await bot.send_message(where, "x", reply_markup=app("https://app.example.com/form"))
+        post = await bot.send_message(channel.id, "帖子", reply_markup=url("https://t.me/test_bot?start=x"))
+        with pytest.raises(BadRequest, match="Button_type_invalid"):
+            await bot.edit_message_reply_markup(channel.id, post.message_id, reply_markup=app("https://app.example.com"))
+        keyboard = ReplyKeyboardMarkup([[KeyboardButton("填写表单", web_app=WebAppInfo("https://app.example.com/f"))]])
+        with pytest.raises(BadRequest, match="Button_type_invalid"):
+            await bot.send_message(group.id, "x", reply_markup=keyboard)
+        await bot.send_message(USER_ID, "请打开表单", reply_markup=keyboard)
+    assert user.reply_keyboard() == [["填写表单"]]
+
+
+async def test_group_messages_follow_privacy_mode_and_membership(botapi: BotApiServer) -> None:  # noqa: F811
+    alice = botapi.user(541, first_name="Alice")
+    bob = botapi.user(542, first_name="Bob")
+    outsider = botapi.user(543)
+    group = botapi.group("课题组", members=[alice, bob], creator=alice)
+    basic = botapi.group("小组", supergroup=False, creator=alice)
+    assert basic.id > -1_000_000_000_000 and group.id < -1_000_000_000_000
+    assert alice.send_text("/start", chat=group) == 0  # the bot is not in the group yet
+    with pytest.raises(AssertionError, match="cannot post there"):
+        outsider.send_text("我不在群里", chat=group)
+    group.add_bot(by=bob)
+    [member] = _updates(botapi, "my_chat_member")
+    assert member["chat"] == {"id": group.id, "title": "课题组", "type": "supergroup"} and member["from"]["id"] == bob.id
+    [service] = _updates(botapi, "message")
+    assert service["new_chat_members"][0]["is_bot"] and service["from"]["id"] == bob.id
+
+    assert alice.send_text("大家好", chat=group) == 0  # privacy mode: plain talk is not for the bot
+    assert alice.send_text("/help", chat=group)
+    assert alice.send_text("/help@test_bot", chat=group)
+    assert alice.send_text("/help@other_bot", chat=group) == 0
+    async with _bot(botapi) as bot:
+        sent = await bot.send_message(group.id, "机器人的消息")
+        assert sent.from_user.is_bot and sent.chat.type == "supergroup"
+        assert bob.send_text("回复机器人", chat=group, reply_to=sent.message_id)
+        hidden = [m for m in group.messages() if m.get("text") == "大家好"][0]
+        assert alice.edit_text(hidden, "大家好！") == 0  # an edit of a message the bot never saw stays hidden
+        command = [m for m in group.messages() if m.get("text") == "/help"][0]
+        assert alice.edit_text(command, "/help 改了")
+        with pytest.raises(AssertionError, match="not a text message of user"):
+            bob.edit_text(command, "别人的消息")
+        group.promote_bot(by=alice)
+        assert bob.send_text("现在机器人是管理员，能看到一切", chat=group)
+        bob.send_sticker("😀", chat=group)
+        group.remove_bot(by=alice)
+        with pytest.raises(Forbidden, match="bot is not a member of the supergroup chat"):
+            await bot.send_message(group.id, "x")
+        with pytest.raises(BadRequest, match="Chat not found"):  # never joined
+            await bot.send_message(basic.id, "x")
+        basic.add_bot(by=alice)
+        basic.ban_bot(by=alice)
+        with pytest.raises(Forbidden, match="bot was kicked from the group chat"):
+            await bot.send_message(basic.id, "x")
+    texts = [u["message"].get("text") for u in botapi.pending_updates() if "message" in u and u["message"]["chat"]["id"] == group.id]
+    assert texts == [None, "/help", "/help@test_bot", "回复机器人", "现在机器人是管理员，能看到一切", None]
+    [edit] = [u["edited_message"] for u in botapi.pending_updates() if "edited_message" in u]
+    assert edit["text"] == "/help 改了" and edit["chat"]["id"] == group.id
+
+
+async def test_edits_stickers_web_app_data_and_blocking_reach_ptb_as_telegram_sends_them(botapi: BotApiServer) -> None:  # noqa: F811
+    from telegram import KeyboardButton, ReplyKeyboardMarkup, WebAppInfo
+
+    user = botapi.user(USER_ID)
+    user.send_text("原来的回答")
+    mine = user.history()[-1]
+    with pytest.raises(AssertionError, match="unchanged"):
+        user.edit_text(mine, "原来的回答")
+    user.edit_text(mine, "改过的回答")
+    user.send_sticker("🙂", kind="animated")
+    with pytest.raises(AssertionError, match="no Web App button"):
+        user.send_web_app_data('{"a": 1}')
+    async with _bot(botapi) as bot:
+        keyboard = ReplyKeyboardMarkup([[KeyboardButton("填写表单", web_app=WebAppInfo("https://app.example.com/f"))]])
+        await bot.send_message(USER_ID, "请打开表单", reply_markup=keyboard)
+        user.send_web_app_data('{"项目": "电池"}')
+        user.send_web_app_data("forged", "不存在的按钮", require_button=False)
+        user.block_bot()
+        with pytest.raises(Forbidden, match="bot was blocked by the user"):
+            await bot.send_message(USER_ID, "x")
+        with pytest.raises(AssertionError, match="blocked the bot"):
+            user.send_text("被屏蔽后不能再写")
+        user.restart_bot()
+        await bot.send_message(USER_ID, "欢迎回来")
+        parsed = [Update.de_json(u, bot) for u in botapi.pending_updates()]
+    edited = [p.edited_message for p in parsed if p.edited_message]
+    assert [m.text for m in edited] == ["改过的回答"] and edited[0].edit_date is not None
+    [sticker] = [p.message.sticker for p in parsed if p.message and p.message.sticker]
+    assert sticker.is_animated and sticker.emoji == "🙂" and sticker.type == "regular"
+    apps = [p.message.web_app_data for p in parsed if p.message and p.message.web_app_data]
+    assert [(a.data, a.button_text) for a in apps] == [('{"项目": "电池"}', "填写表单"), ("forged", "不存在的按钮")]
+    members = [(p.my_chat_member.old_chat_member.status, p.my_chat_member.new_chat_member.status)
+               for p in parsed if p.my_chat_member]
+    assert members == [("member", "kicked"), ("kicked", "member")]
+    assert parsed[-1].message.text == "/start"
+
+
+async def test_menu_buttons_per_chat(botapi: BotApiServer) -> None:  # noqa: F811
+    from telegram import MenuButtonCommands, MenuButtonDefault, MenuButtonWebApp, WebAppInfo
+
+    user = botapi.user(USER_ID)
+    other = botapi.user(USER_ID + 1)
+    owner = botapi.user(551)
+    group = botapi.group("群", members=[owner], creator=owner)
+    group.add_bot(by=owner)
+    form = MenuButtonWebApp("填写申请", WebAppInfo("https://app.example.com/apply"))
+    async with _bot(botapi) as bot:
+        assert isinstance(await bot.get_chat_menu_button(USER_ID), MenuButtonCommands)  # nothing set yet
+        await bot.set_chat_menu_button(USER_ID, form)
+        assert await bot.get_chat_menu_button(USER_ID) == form
+        assert isinstance(await bot.get_chat_menu_button(other.id), MenuButtonCommands)
+        await bot.set_chat_menu_button(menu_button=MenuButtonWebApp("默认", WebAppInfo("https://app.example.com/")))
+        assert (await bot.get_chat_menu_button(other.id)).text == "默认"  # the bot-wide default applies
+        await bot.set_chat_menu_button(USER_ID, MenuButtonDefault())  # back to whatever the default is
+        assert (await bot.get_chat_menu_button(USER_ID)).text == "默认"
+        with pytest.raises(BadRequest, match="(?i)Only HTTPS links are allowed"):
+            await bot.set_chat_menu_button(USER_ID, MenuButtonWebApp("x", WebAppInfo("http://app.example.com")))
+        with pytest.raises(BadRequest, match="Chat not found"):
+            await bot.set_chat_menu_button(group.id, MenuButtonCommands())
+        await bot.set_chat_menu_button(other.id, MenuButtonCommands())
+    assert user.menu_button()["text"] == "默认" and other.menu_button() == {"type": "commands"}
+    assert botapi.menu_button(USER_ID) == {"type": "default"}
+
+
+async def test_limits_are_counted_in_utf16_units(botapi: BotApiServer) -> None:  # noqa: F811
+    user = botapi.user(USER_ID)
+    astral = "😀"  # one code point, two UTF-16 units
+    async with _bot(botapi) as bot:
+        msg = await bot.send_message(USER_ID, astral * 2048)
+        with pytest.raises(BadRequest, match="Message is too long"):
+            await bot.send_message(USER_ID, astral * 2049)  # 2,049 characters, 4,098 units
+        with pytest.raises(BadRequest, match="Message_too_long"):
+            await bot.edit_message_text(astral * 2049, USER_ID, msg.message_id)
+        await bot.send_document(USER_ID, b"x", filename="a.txt", caption=astral * 512)
+        with pytest.raises(BadRequest, match="Message caption is too long"):
+            await bot.send_document(USER_ID, b"x", filename="a.txt", caption=astral * 513)
+        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("按钮", callback_data="é" * 32)]])  # 64 bytes
+        await bot.send_message(USER_ID, "ok", reply_markup=keyboard)
+        with pytest.raises(BadRequest, match="Button_data_invalid"):
+            await bot.send_message(USER_ID, "x", reply_markup=InlineKeyboardMarkup(
+                [[InlineKeyboardButton("按钮", callback_data="é" * 32 + "a")]]))
+        user.press_data("x", msg.message_id)
+        user.press_data("y", msg.message_id)
+        user.press_data("z", msg.message_id)
+        first, second, third = (u["callback_query"]["id"] for u in botapi.pending_updates())
+        with pytest.raises(BadRequest, match="Message_too_long"):
+            await bot.answer_callback_query(first, astral * 101)  # 101 characters, 202 units
+        await bot.answer_callback_query(first, astral * 100)
+        with pytest.raises(BadRequest, match="Query is too old"):
+            await bot.answer_callback_query(first, "again")
+        with pytest.raises(BadRequest, match="Url_invalid"):
+            await bot.answer_callback_query(second, url="https://example.com/")
+        await bot.answer_callback_query(second, url="https://t.me/test_bot?start=from_toast")
+        await bot.answer_callback_query(third)
+    assert [a["text"] for a in user.callback_answers()] == [astral * 100, None, None]

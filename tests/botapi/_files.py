@@ -20,8 +20,8 @@ __all__ = ["FileStore", "StoredFile", "image_size", "photo_size_limits"]
 #: The thumbnail sides Telegram generates for photos (s, m, x, y, w).
 photo_size_limits: tuple[int, ...] = (90, 320, 800, 1280, 2560)
 
-_PREFIX = {"document": "BQACAgIAAxkBAAI", "photo": "AgACAgIAAxkBAAI"}
-_DIR = {"document": "documents", "photo": "photos"}
+_PREFIX = {"document": "BQACAgIAAxkBAAI", "photo": "AgACAgIAAxkBAAI", "sticker": "CAACAgIAAxkBAAI"}
+_DIR = {"document": "documents", "photo": "photos", "sticker": "stickers"}
 
 
 @dataclass
@@ -30,7 +30,7 @@ class StoredFile:
 
     file_id: str
     file_unique_id: str
-    kind: str  # "document" or "photo"
+    kind: str  # "document", "photo" or "sticker"
     content: bytes
     file_path: str
     file_name: str | None = None
@@ -38,10 +38,11 @@ class StoredFile:
     width: int | None = None
     height: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    declared_size: int | None = None  # a size Telegram reports without the test holding the bytes
 
     @property
     def file_size(self) -> int:
-        return len(self.content)
+        return self.declared_size if self.declared_size is not None else len(self.content)
 
     def document_dict(self) -> dict[str, Any]:
         """The Document object as the Bot API serialises it (absent fields omitted)."""
@@ -92,6 +93,7 @@ class FileStore:
         unique_id: str | None = None,
         width: int | None = None,
         height: int | None = None,
+        declared_size: int | None = None,
     ) -> StoredFile:
         """Store ``content`` (by reference) and mint ids/path the way Telegram shapes them."""
         with self._lock:
@@ -113,6 +115,7 @@ class FileStore:
             mime_type=mime_type,
             width=width,
             height=height,
+            declared_size=declared_size,
         )
         with self._lock:
             self._by_id[stored.file_id] = stored

@@ -30,14 +30,26 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
+from ._chats import (
+    CHANNEL_ADMIN_RIGHTS,
+    GROUP_ADMIN_RIGHTS,
+    _Chat,
+    _Msg,
+    _Profile,
+    chat_member,
+    is_supergroup_id,
+)
 from ._files import FileStore, StoredFile, image_size
+from ._markup import MarkupError, check_markup, parse_deep_link
 from ._text import EntityParseError, format_text, utf16_len
+from .community import Channel, Community, Group
 from .user import User
 
 __all__ = ["ApiError", "BotApiServer", "Call", "Upload", "DEFAULT_TOKEN"]
 
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
+_C = TypeVar("_C", bound=Community)
 
 #: A syntactically valid token tests can use; any token is accepted.
 DEFAULT_TOKEN = "123456789:TEST-TOKEN-for-local-bot-api"
@@ -167,54 +179,6 @@ class _Fault:
 
 
 @dataclass
-class _Msg:
-    data: dict[str, Any]
-    from_bot: bool
-    version: int
-    deleted: bool = False
-
-
-@dataclass
-class _Profile:
-    id: int
-    first_name: str
-    last_name: str | None
-    username: str | None
-    language_code: str | None
-
-
-@dataclass
-class _Chat:
-    profile: _Profile
-    messages: dict[int, _Msg] = field(default_factory=dict)
-    next_message_id: int = 1
-    blocked: bool = False
-    reply_keyboard: dict[str, Any] | None = None
-    actions: list[str] = field(default_factory=list)
-
-    def chat_dict(self) -> dict[str, Any]:
-        p = self.profile
-        chat: dict[str, Any] = {"id": p.id, "first_name": p.first_name}
-        if p.last_name:
-            chat["last_name"] = p.last_name
-        if p.username:
-            chat["username"] = p.username
-        chat["type"] = "private"
-        return chat
-
-    def user_dict(self) -> dict[str, Any]:
-        p = self.profile
-        user: dict[str, Any] = {"id": p.id, "is_bot": False, "first_name": p.first_name}
-        if p.last_name:
-            user["last_name"] = p.last_name
-        if p.username:
-            user["username"] = p.username
-        if p.language_code:
-            user["language_code"] = p.language_code
-        return user
-
-
-@dataclass
 class _Webhook:
     url: str
     secret_token: str | None
@@ -247,16 +211,20 @@ class BotApiServer:
         strict_chats: bool = True,
         clock: Callable[[], float] = time.time,
         webhook_retry_delay: float = 0.1,
+        privacy_mode: bool = True,
     ) -> None:
         """``strict_chats``: sending to a chat no ``server.user()`` exists for fails with
         "chat not found", as it would for a user who never started the bot.
-        ``clock``: source of message dates (unix seconds), injectable for time-travel tests."""
+        ``clock``: source of message dates (unix seconds), injectable for time-travel tests.
+        ``privacy_mode``: BotFather's default; in groups the bot then sees only commands, replies to it
+        and service messages (getMe reports ``can_read_all_group_messages`` accordingly)."""
         self.host = host
         self._requested_port = port
         self.port = 0
         self.bot_first_name = bot_first_name
         self.bot_username = bot_username
         self.strict_chats = strict_chats
+        self.privacy_mode = privacy_mode
         self._clock = clock
         self._webhook_retry_delay = webhook_retry_delay
 
@@ -271,6 +239,8 @@ class BotApiServer:
         self.files = FileStore()
         self._chats: dict[int, _Chat] = {}
         self._users: dict[int, User] = {}
+        self._community_ids = itertools.count(1001)
+        self._token_seen = DEFAULT_TOKEN  # the bot's identity in updates the server makes up (my_chat_member)
         self._updates: deque[dict[str, Any]] = deque()
         self._update_ids = itertools.count(100000001)
         self._allowed_updates: frozenset[str] = _DEFAULT_ALLOWED
@@ -296,7 +266,8 @@ class BotApiServer:
             "sendMessage", "editMessageText", "editMessageCaption", "editMessageReplyMarkup",
             "deleteMessage", "deleteMessages", "answerCallbackQuery", "setMyCommands",
             "getMyCommands", "deleteMyCommands", "setChatMenuButton", "getChatMenuButton",
-            "sendChatAction", "sendDocument", "sendPhoto", "getFile", "setMyDescription",
+            "sendChatAction", "sendDocument", "sendPhoto", "getFile", "setMyDescription", "getChatMember",
+            "getChatAdministrators", "getChatMemberCount", "leaveChat",
             "getMyDescription", "setMyShortDescription", "getMyShortDescription", "setMyName", "getMyName",
         ):
             self._methods[name.lower()] = (name, getattr(self, f"_m_{name}"))
@@ -442,11 +413,14 @@ class BotApiServer:
         with self._cond:
             chat = self._chats.get(user_id)
             if chat is None:
-                chat = _Chat(_Profile(user_id, first_name, last_name, username, language_code))
+                if user_id <= 0:
+                    raise ValueError(f"user ids are positive; {user_id} would be a group or channel")
+                chat = _Chat(user_id, "private", _Profile(user_id, first_name, last_name, username, language_code))
                 self._chats[user_id] = chat
                 self._users[user_id] = User(self, user_id)
             else:
                 p = chat.profile
+                assert p is not None  # noqa: S101 - positive ids are private chats
                 if first_name != "Test User":
                     p.first_name = first_name
                 if language_code != "zh-hans":
@@ -457,8 +431,49 @@ class BotApiServer:
                     p.last_name = last_name
             return self._users[user_id]
 
+    def group(self, title: str, *, chat_id: int | None = None, supergroup: bool = True,
+              username: str | None = None, members: list[User] | None = None,
+              creator: User | None = None) -> Group:
+        """A group (``supergroup=False``: a basic group) with ``members``; the bot is not in it until
+        ``group.add_bot(by=...)``.  Supergroup ids look like -100xxxxxxxxxx, basic groups like -4xxxxxxxx."""
+        return self._community(Group, "supergroup" if supergroup else "group", title, chat_id, username,
+                               members or [], creator)
+
+    def channel(self, title: str, *, username: str | None = None, chat_id: int | None = None,
+                admins: list[User] | None = None, creator: User | None = None,
+                subscribers: list[User] | None = None) -> Channel:
+        """A channel (public when it has a ``username``, reachable as ``@username``); the bot posts in it
+        only after ``channel.add_bot(by=..., admin=True)``, as on Telegram."""
+        channel = self._community(Channel, "channel", title, chat_id, username, subscribers or [], creator)
+        for admin in admins or []:
+            channel.add_member(admin, "administrator")
+        return channel
+
+    def _community(self, kind: type[_C], chat_type: str, title: str, chat_id: int | None, username: str | None,
+                   members: list[User], creator: User | None) -> _C:
+        with self._cond:
+            if chat_id is None:
+                chat_id = (-1_000_000_000_000 - next(self._community_ids) if chat_type != "group"
+                           else -4_000_000_000 - next(self._community_ids))
+            if chat_id >= 0 or chat_id in self._chats:
+                raise ValueError(f"chat id {chat_id} is taken or not a group/channel id")
+            if (chat_type != "group") != is_supergroup_id(chat_id):
+                raise ValueError(f"{chat_type} ids {'are' if chat_type != 'group' else 'are not'} of the form -100xxxxxxxxxx")
+            if username is not None and any(c.username and c.username.lower() == username.lower()
+                                            for c in self._chats.values()):
+                raise ValueError(f"@{username} is taken")
+            chat = _Chat(chat_id, chat_type, title=title, username=username, bot_status="left")
+            self._chats[chat_id] = chat
+            handle = kind(self, chat_id)
+            if creator is not None:
+                chat.members[creator.id] = "creator"
+            for member in members:
+                chat.members.setdefault(member.id, "member")
+            return handle
+
     def push_update(self, payload: dict[str, Any]) -> int:
-        """Queue a raw update (anything not covered by User helpers); returns its update_id."""
+        """Queue a raw update (anything not covered by User helpers); returns its update_id (the
+        payload's own ``update_id`` when it has one: a re-delivery)."""
         with self._cond:
             return self._enqueue(copy.deepcopy(payload))
 
@@ -469,6 +484,16 @@ class BotApiServer:
                 return list(self._calls)
             wanted = method.lower()
             return [c for c in self._calls if c.method.lower() == wanted]
+
+    def calls_since(self, index: int) -> list[Call]:
+        """Recorded calls from position ``index`` on (``len(server.calls())`` taken earlier): cheap when
+        a test checks thousands of inputs one by one."""
+        with self._cond:
+            return self._calls[index:]
+
+    def call_count(self) -> int:
+        with self._cond:
+            return len(self._calls)
 
     def clear_calls(self) -> None:
         """Forget recorded calls, so a test phase can assert on its own calls only."""
@@ -517,7 +542,10 @@ class BotApiServer:
             self._faults.clear()
 
     def block_user(self, user_id: int) -> None:
-        """From now on every send to this user's chat fails with 403 "bot was blocked by the user"."""
+        """From now on every send to this user's chat fails with 403 "bot was blocked by the user".
+
+        The bare fault: no ``my_chat_member`` update, and the user can still write (a race where the
+        user blocks right after writing).  ``user.block_bot()`` is what a person does."""
         with self._cond:
             self._chat_for_test(user_id).blocked = True
 
@@ -601,6 +629,20 @@ class BotApiServer:
                 wait = deadline - now if busy else min(deadline - now, quiet - quiet_for)
                 self._cond.wait(max(wait, 0.005))
 
+    def wait_confirmed(self, update_id: int, timeout: float = 15.0) -> None:
+        """Block until the bot has confirmed ``update_id`` and every update before it (its getUpdates
+        offset moved past them): Telegram would not deliver it again.  For a bot that confirms only after
+        handling, it is then handled; ours confirms once the update is in its inbox.  0 (nothing was
+        delivered) returns at once."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._updates and self._updates[0]["update_id"] <= update_id:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"update {update_id} not confirmed after {timeout}s; "
+                                         f"{len(self._updates)} unconfirmed update(s)")
+                self._cond.wait(remaining)
+
     # ------------------------------------------------------------------ state used by User
 
     def _chat_for_test(self, chat_id: int) -> _Chat:
@@ -619,21 +661,97 @@ class BotApiServer:
 
     def _enqueue(self, payload: dict[str, Any]) -> int:
         """Assign an update_id and queue (or drop, if filtered by allowed_updates)."""
-        update_id = next(self._update_ids)
+        update = {"update_id": next(self._update_ids), **payload}
         kind = next((k for k in payload if k != "update_id"), "")
         allowed = set(self._webhook.allowed_updates) if self._webhook and self._webhook.allowed_updates else self._allowed_updates
         if kind in allowed:
-            self._updates.append({"update_id": update_id, **payload})
+            self._updates.append(update)
             self._cond.notify_all()
             self._wake_threadsafe()
+        return int(update["update_id"])
+
+    def _add_message(self, chat: _Chat, sender: _Profile | None, fields: dict[str, Any]) -> _Msg:
+        """A message written by a person (``sender``; None for a channel post shown as the channel)."""
+        mid = chat.next_message_id
+        chat.next_message_id += 1
+        data: dict[str, Any] = {"message_id": mid}
+        if chat.type == "channel":
+            data["sender_chat"] = chat.chat_dict()
+        elif sender is not None:
+            data["from"] = sender.user_dict()
+        data.update({"chat": chat.chat_dict(), "date": self._now(), **fields})
+        msg = _Msg(data, from_bot=False, version=self._bump(), sender_id=sender.id if sender else None)
+        chat.messages[mid] = msg
+        return msg
+
+    def _bot_receives(self, chat: _Chat, data: dict[str, Any]) -> bool:
+        """Whether a person's message in ``chat`` reaches the bot.  Private chats: always.  Channels: when
+        the bot is a member (bots are always admins there).  Groups: when the bot is a member and, in
+        privacy mode (BotFather's default) unless it is an admin, only commands meant for it, replies to
+        its own messages and service messages (https://core.telegram.org/bots/features#privacy-mode)."""
+        if chat.type == "private":
+            return True
+        if not chat.bot_is_member:
+            return False
+        if chat.type == "channel" or not self.privacy_mode or chat.bot_is_admin:
+            return True
+        if any(k in data for k in ("new_chat_members", "left_chat_member", "new_chat_title", "pinned_message",
+                                   "group_chat_created", "migrate_to_chat_id")):
+            return True
+        reply = data.get("reply_to_message")
+        if reply is not None and reply.get("from", {}).get("is_bot") and reply["from"].get("username") == self.bot_username:
+            return True
+        text = data.get("text") or data.get("caption") or ""
+        for entity in data.get("entities") or data.get("caption_entities") or []:
+            if entity["type"] == "bot_command" and entity["offset"] == 0:
+                command = text[: entity["length"]]
+                _, at, target = command.partition("@")
+                return not at or target.lower() == self.bot_username.lower()
+        return False
+
+    def _post_user_message(self, chat: _Chat, sender: _Profile, fields: dict[str, Any]) -> int | None:
+        """Record a person's new message and deliver it as ``message`` / ``channel_post`` when the bot
+        would receive it; the update_id, or None when Telegram would not tell the bot."""
+        msg = self._add_message(chat, sender, fields)
+        if not self._bot_receives(chat, msg.data):
+            return None
+        return self._enqueue({"channel_post" if chat.type == "channel" else "message": copy.deepcopy(msg.data)})
+
+    def _post_edit(self, chat: _Chat, msg: _Msg) -> int | None:
+        """After a person edited ``msg``: ``edited_message`` / ``edited_channel_post`` when the bot sees it."""
+        if not self._bot_receives(chat, msg.data):
+            return None
+        kind = "edited_channel_post" if chat.type == "channel" else "edited_message"
+        return self._enqueue({kind: copy.deepcopy(msg.data)})
+
+    def _set_bot_status(self, chat: _Chat, by: dict[str, Any], status: str, rights: dict[str, bool] | None = None) -> int:
+        """The bot's membership in ``chat`` changes (added, promoted, removed, blocked): ``my_chat_member``,
+        plus the service message groups show when the bot is added."""
+        bot = self._bot_user(self._token_seen)
+        old = chat_member(bot, chat.bot_status, chat.bot_rights)
+        if status == "administrator":
+            defaults = CHANNEL_ADMIN_RIGHTS if chat.type == "channel" else GROUP_ADMIN_RIGHTS
+            chat.bot_rights = {**defaults, **(rights or {})}
+        else:
+            chat.bot_rights = {}
+        was_member = chat.bot_is_member
+        chat.bot_status = status
+        if chat.bot_is_member:
+            chat.bot_was_member = True
+        new = chat_member(bot, status, chat.bot_rights)
+        update_id = self._enqueue({"my_chat_member": {"chat": chat.chat_dict(), "from": by,
+                                                      "date": self._now(), "old_chat_member": old,
+                                                      "new_chat_member": new}})
+        if chat.type in ("group", "supergroup") and chat.bot_is_member and not was_member:
+            adder = self._chats[by["id"]].profile if by["id"] in self._chats else None
+            msg = self._add_message(chat, adder, {"new_chat_members": [bot]})
+            self._enqueue({"message": copy.deepcopy(msg.data)})
+        self._bump()
         return update_id
 
     def _add_user_message(self, chat: _Chat, fields: dict[str, Any]) -> dict[str, Any]:
-        mid = chat.next_message_id
-        chat.next_message_id += 1
-        data = {"message_id": mid, "from": chat.user_dict(), "chat": chat.chat_dict(), "date": self._now(), **fields}
-        chat.messages[mid] = _Msg(data, from_bot=False, version=self._bump())
-        return data
+        """A message from a private chat's user (kept for callers of the original driver API)."""
+        return self._add_message(chat, chat.profile, fields).data
 
     def _bot_user(self, token: str) -> dict[str, Any]:
         return {"id": _bot_id(token), "is_bot": True, "first_name": self.bot_first_name, "username": self.bot_username}
@@ -651,6 +769,7 @@ class BotApiServer:
         is_poll = canonical == "getUpdates"
         call = Call(canonical, {}, time.time(), token)
         with self._cond:
+            self._token_seen = token
             self._calls.append(call)
             if not is_poll:
                 self._inflight += 1
@@ -850,10 +969,18 @@ class BotApiServer:
 
     # ------------------------------------------------------------------ parameter helpers
 
-    def _chat(self, params: dict[str, Any], *, sending: bool = False) -> _Chat:
-        if "chat_id" not in params or params["chat_id"] in ("", None):
-            raise _bad("chat_id is empty")
-        raw = params["chat_id"]
+    def _resolve_chat(self, raw: Any) -> _Chat:
+        """``chat_id`` as bots send it: a number, or ``@username`` of a public group or channel (a user's
+        @username does not resolve for bots: "chat not found")."""
+        if isinstance(raw, str) and raw.startswith("@"):
+            name = raw[1:].lower()
+            found = next((c for c in self._chats.values()
+                          if c.type != "private" and c.username and c.username.lower() == name), None)
+            if found is None:
+                raise _bad("chat not found")
+            return found
+        if isinstance(raw, bool):
+            raise _bad("chat not found")
         try:
             chat_id = int(raw)
         except (TypeError, ValueError):
@@ -862,10 +989,19 @@ class BotApiServer:
         if chat is None:
             if self.strict_chats or chat_id < 0:
                 raise _bad("chat not found")
-            chat = _Chat(_Profile(chat_id, f"User {chat_id}", None, None, None))
+            chat = _Chat(chat_id, "private", _Profile(chat_id, f"User {chat_id}", None, None, None))
             self._chats[chat_id] = chat
-        if sending and chat.blocked:
-            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        return chat
+
+    def _chat(self, params: dict[str, Any], *, sending: bool = False) -> _Chat:
+        """The chat a method names; with ``sending``, refused as Telegram refuses posts the bot may not
+        make (blocked by the user, not a member, kicked, no right to post in the channel)."""
+        if "chat_id" not in params or params["chat_id"] in ("", None):
+            raise _bad("chat_id is empty")
+        chat = self._resolve_chat(params["chat_id"])
+        refusal = chat.send_refusal() if sending else chat.read_refusal()
+        if refusal is not None:
+            raise ApiError(*refusal)
         return chat
 
     def _format(self, params: dict[str, Any], text_key: str, entities_key: str) -> tuple[str, list[dict[str, Any]]]:
@@ -882,37 +1018,15 @@ class BotApiServer:
         except ValueError as exc:
             raise _bad(f"unsupported parse_mode: {params.get('parse_mode')}") from exc
 
-    def _markup(self, params: dict[str, Any], *, inline_only: bool = False) -> dict[str, Any] | None:
-        """Validate reply_markup; returns it (inline or reply keyboard) or None if absent."""
+    def _markup(self, params: dict[str, Any], chat: _Chat, *, inline_only: bool = False) -> dict[str, Any] | None:
+        """Validate reply_markup for ``chat`` (see _markup.py); returns it or None if absent."""
         markup = _json_param(params, "reply_markup", dict, error="can't parse reply keyboard markup JSON object")
         if markup is None:
             return None
-        if "inline_keyboard" in markup:
-            rows = markup["inline_keyboard"]
-            if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-                raise _bad("field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays")
-            actions = ("callback_data", "url", "switch_inline_query", "switch_inline_query_current_chat",
-                       "switch_inline_query_chosen_chat", "callback_game", "pay", "login_url", "web_app", "copy_text")
-            for row in rows:
-                for button in row:
-                    if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-                        raise _bad("can't parse inline keyboard button: Field \"text\" must be of type String")
-                    if not button["text"].strip():
-                        raise _bad("BUTTON_TEXT_INVALID")
-                    if not any(k in button for k in actions):
-                        raise _bad("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
-                    if "callback_data" in button:
-                        data = button["callback_data"]
-                        if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= 64:
-                            raise _bad("BUTTON_DATA_INVALID")
-                    if "url" in button and "://" not in str(button["url"]):
-                        raise _bad(f"inline keyboard button URL '{button['url']}' is invalid: Wrong HTTP URL")
-            return markup
-        if inline_only:
-            raise _bad("inline keyboard expected")
-        if "keyboard" in markup or "remove_keyboard" in markup or "force_reply" in markup:
-            return markup
-        raise _bad("can't parse reply keyboard markup JSON object")
+        try:
+            return check_markup(markup, chat.type, inline_only=inline_only)
+        except MarkupError as exc:
+            raise _bad(str(exc)) from None
 
     def _reply_to(self, chat: _Chat, params: dict[str, Any]) -> dict[str, Any] | None:
         reply = _json_param(params, "reply_parameters", dict)
@@ -936,16 +1050,16 @@ class BotApiServer:
 
     def _send(self, token: str, chat: _Chat, params: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
         """Create a bot message in ``chat`` with the common optional fields applied."""
-        markup = self._markup(params)
+        markup = self._markup(params, chat)
         reply_to = self._reply_to(chat, params)
         mid = chat.next_message_id
         chat.next_message_id += 1
-        data: dict[str, Any] = {
-            "message_id": mid,
-            "from": self._bot_user(token),
-            "chat": chat.chat_dict(),
-            "date": self._now(),
-        }
+        data: dict[str, Any] = {"message_id": mid}
+        if chat.type == "channel":  # a channel post is shown as sent by the channel, without "from"
+            data["sender_chat"] = chat.chat_dict()
+        else:
+            data["from"] = self._bot_user(token)
+        data.update({"chat": chat.chat_dict(), "date": self._now()})
         if reply_to is not None:
             data["reply_to_message"] = reply_to
         if params.get("protect_content") is True:
@@ -983,13 +1097,20 @@ class BotApiServer:
             raise _bad(missing)
         return chat, msg
 
+    @staticmethod
+    def _editable(chat: _Chat, msg: _Msg) -> None:
+        """Bots edit their own messages; in a channel, others' posts too with can_edit_messages."""
+        if msg.from_bot or (chat.type == "channel" and chat.bot_rights.get("can_edit_messages")):
+            return
+        raise _bad("message can't be edited")
+
     # ------------------------------------------------------------------ methods
 
     def _m_getMe(self, token: str, params: dict[str, Any]) -> Any:
         return {
             **self._bot_user(token),
             "can_join_groups": True,
-            "can_read_all_group_messages": False,
+            "can_read_all_group_messages": not self.privacy_mode,
             "supports_inline_queries": False,
             "can_connect_to_business": False,
             "has_main_web_app": False,
@@ -1003,8 +1124,17 @@ class BotApiServer:
 
     def _m_getChat(self, token: str, params: dict[str, Any]) -> Any:
         chat = self._chat(params)
+        extra: dict[str, Any] = {}
+        if chat.type in ("group", "supergroup"):
+            extra["permissions"] = {"can_send_messages": True, "can_send_audios": True, "can_send_documents": True,
+                                    "can_send_photos": True, "can_send_videos": True, "can_send_video_notes": True,
+                                    "can_send_voice_notes": True, "can_send_polls": True,
+                                    "can_send_other_messages": True, "can_add_web_page_previews": True,
+                                    "can_change_info": False, "can_invite_users": True, "can_pin_messages": False,
+                                    "can_manage_topics": False}
         return {
             **chat.chat_dict(),
+            **extra,
             "accent_color_id": 0,
             "max_reaction_count": 11,
             "accepted_gift_types": {
@@ -1012,6 +1142,50 @@ class BotApiServer:
                 "premium_subscription": True, "gifts_from_channels": True,
             },
         }
+
+    def _member_dict(self, token: str, chat: _Chat, user_id: int) -> dict[str, Any]:
+        if user_id == _bot_id(token):
+            return chat_member(self._bot_user(token), chat.bot_status, chat.bot_rights)
+        profile = self._chats[user_id].profile if user_id in self._chats else None
+        if profile is None:
+            raise _bad("user not found")
+        status = chat.member_status(user_id)
+        return chat_member(profile.user_dict(), status, {"can_post_messages": True, "can_edit_messages": True}
+                           if status == "administrator" and chat.type == "channel" else {})
+
+    def _m_getChatMember(self, token: str, params: dict[str, Any]) -> Any:
+        chat = self._chat(params)
+        if chat.type == "channel" and not chat.bot_is_admin:
+            raise _bad("member list is inaccessible")
+        return self._member_dict(token, chat, _as_int(params.get("user_id"), "user_id"))
+
+    def _m_getChatAdministrators(self, token: str, params: dict[str, Any]) -> Any:
+        chat = self._chat(params)
+        if chat.type == "private":
+            raise _bad("there are no administrators in the private chat")
+        if chat.type == "channel" and not chat.bot_is_admin:
+            raise _bad("member list is inaccessible")
+        admins = [self._member_dict(token, chat, uid) for uid, status in chat.members.items()
+                  if status in ("creator", "administrator")]
+        if chat.bot_is_admin:
+            admins.append(self._member_dict(token, chat, _bot_id(token)))
+        return admins
+
+    def _m_getChatMemberCount(self, token: str, params: dict[str, Any]) -> Any:
+        chat = self._chat(params)
+        if chat.type == "private":
+            return 2
+        present = sum(1 for status in chat.members.values() if status in ("creator", "administrator", "member"))
+        return present + (1 if chat.bot_is_member else 0)
+
+    def _m_leaveChat(self, token: str, params: dict[str, Any]) -> Any:
+        chat = self._chat(params)
+        if chat.type == "private":
+            raise _bad("chat member status can't be changed in private chats")
+        if not chat.bot_is_member:
+            raise ApiError(403, f"Forbidden: bot is not a member of the {chat.type} chat")
+        self._set_bot_status(chat, self._bot_user(token), "left")
+        return True
 
     def _webhook_info_dict(self) -> dict[str, Any]:
         hook = self._webhook
@@ -1120,8 +1294,7 @@ class BotApiServer:
 
     def _m_editMessageText(self, token: str, params: dict[str, Any]) -> Any:
         chat, msg = self._target(params, "message to edit not found")
-        if not msg.from_bot:
-            raise _bad("message can't be edited")
+        self._editable(chat, msg)
         if "text" not in msg.data:
             raise _bad("there is no text in the message to edit")
         text, entities = self._format(params, "text", "entities")
@@ -1129,7 +1302,7 @@ class BotApiServer:
             raise _bad("message text is empty")
         if utf16_len(text) > _TEXT_LIMIT:
             raise _bad("MESSAGE_TOO_LONG")
-        markup = self._markup(params, inline_only=True)
+        markup = self._markup(params, chat, inline_only=True)
         data = msg.data
         if text == data.get("text") and entities == data.get("entities", []) and markup == data.get("reply_markup"):
             raise ApiError(400, _NOT_MODIFIED)
@@ -1142,12 +1315,11 @@ class BotApiServer:
 
     def _m_editMessageCaption(self, token: str, params: dict[str, Any]) -> Any:
         chat, msg = self._target(params, "message to edit not found")
-        if not msg.from_bot:
-            raise _bad("message can't be edited")
+        self._editable(chat, msg)
         if "text" in msg.data:
             raise _bad("there is no caption in the message to edit")
         fields = self._caption_fields(params)
-        markup = self._markup(params, inline_only=True)
+        markup = self._markup(params, chat, inline_only=True)
         data = msg.data
         if (fields.get("caption") == data.get("caption") and fields.get("caption_entities") == data.get("caption_entities")
                 and markup == data.get("reply_markup")):
@@ -1161,9 +1333,8 @@ class BotApiServer:
 
     def _m_editMessageReplyMarkup(self, token: str, params: dict[str, Any]) -> Any:
         chat, msg = self._target(params, "message to edit not found")
-        if not msg.from_bot:
-            raise _bad("message can't be edited")
-        markup = self._markup(params, inline_only=True)
+        self._editable(chat, msg)
+        markup = self._markup(params, chat, inline_only=True)
         data = msg.data
         if markup == data.get("reply_markup"):
             raise ApiError(400, _NOT_MODIFIED)
@@ -1174,6 +1345,8 @@ class BotApiServer:
 
     def _m_deleteMessage(self, token: str, params: dict[str, Any]) -> Any:
         chat, msg = self._target(params, "message to delete not found")
+        if chat.type != "private" and not msg.from_bot and not chat.bot_rights.get("can_delete_messages"):
+            raise _bad("message can't be deleted")
         msg.deleted = True
         msg.version = self._bump()
         return True
@@ -1196,8 +1369,13 @@ class BotApiServer:
         if record is None or record["answered"]:
             raise _bad("query is too old and response timeout expired or query ID is invalid")
         text = params.get("text")
-        if text is not None and len(str(text)) > 200:
+        if text is not None and utf16_len(str(text)) > 200:  # "0-200 characters", counted in UTF-16 units
             raise _bad("MESSAGE_TOO_LONG")
+        url = params.get("url")
+        if url not in (None, ""):
+            link = parse_deep_link(str(url))  # no games here: only t.me/<this bot>?start=... links are allowed
+            if link is None or link.bot_username.lower() != self.bot_username.lower():
+                raise _bad("URL_INVALID")
         record["answered"] = True
         self._answers.append(
             {
@@ -1272,27 +1450,47 @@ class BotApiServer:
         self._commands.pop(key, None)
         return True
 
+    def _menu_chat(self, params: dict[str, Any]) -> int | None:
+        """Menu buttons live in private chats only (the method takes a user on Telegram's side)."""
+        if params.get("chat_id") in (None, ""):
+            return None
+        chat = self._chat(params)
+        if chat.type != "private":
+            raise _bad("chat not found")
+        return chat.id
+
     def _m_setChatMenuButton(self, token: str, params: dict[str, Any]) -> Any:
-        chat_id: int | None = None
-        if params.get("chat_id") not in (None, ""):
-            chat_id = self._chat(params).profile.id
+        chat_id = self._menu_chat(params)
         button = _json_param(params, "menu_button", dict) or {"type": "default"}
-        if button.get("type") not in ("default", "commands", "web_app"):
+        kind = button.get("type")
+        if kind not in ("default", "commands", "web_app"):
             raise _bad("unsupported menu button type")
-        if button["type"] == "web_app" and ("text" not in button or "web_app" not in button):
-            raise _bad("web_app menu button must have text and web_app")
+        if kind == "web_app":
+            text, info = button.get("text"), button.get("web_app")
+            if not isinstance(text, str) or not text.strip() or not isinstance(info, dict):
+                raise _bad("web_app menu button must have text and web_app")
+            url = info.get("url")
+            if not isinstance(url, str) or not url.lower().startswith("https://") or "." not in url[8:].split("/")[0]:
+                raise _bad(f"menu button Web App URL '{url}' is invalid: Only HTTPS links are allowed")
+            button = {"type": "web_app", "text": text, "web_app": {"url": url}}
+        else:
+            button = {"type": kind}
         self._menu_buttons[chat_id] = button
+        self._bump()
         return True
 
+    def resolved_menu_button(self, chat_id: int | None) -> dict[str, Any]:
+        """The menu button a user sees in chat ``chat_id`` (what getChatMenuButton answers): the chat's
+        own unless it is "default", else the bot's default unless that is "default", else the commands."""
+        with self._cond:
+            for key in (chat_id, None):
+                button = self._menu_buttons.get(key)
+                if button is not None and button.get("type") != "default":
+                    return copy.deepcopy(button)
+            return {"type": "commands"}
+
     def _m_getChatMenuButton(self, token: str, params: dict[str, Any]) -> Any:
-        chat_id: int | None = None
-        if params.get("chat_id") not in (None, ""):
-            chat_id = self._chat(params).profile.id
-        for key in (chat_id, None):
-            button = self._menu_buttons.get(key)
-            if button is not None and button.get("type") != "default":
-                return copy.deepcopy(button)
-        return {"type": "commands"}
+        return self.resolved_menu_button(self._menu_chat(params))
 
     def _m_sendChatAction(self, token: str, params: dict[str, Any]) -> Any:
         chat = self._chat(params, sending=True)

@@ -272,7 +272,7 @@ class World:
             return
         admin, officer = self.actors["M"].user, self.actors["O"].user
         mark = admin.mark()
-        self.quietly(lambda: admin.send_text("/invite officer dongguan"))
+        self.quietly(lambda: admin.send_text(f"/invite officer dongguan {OFFICER}"))
         link = re.search(r"https://t\.me/\S+", admin.wait_for_text("t.me/", since=mark)["text"]).group(0)  # type: ignore[union-attr]
         self.quietly(lambda: officer.open_link(link))
 
@@ -365,10 +365,10 @@ def _session(server: BotApiServer, bot: BotProcess, url: str) -> World:
     date_at = next(i for i, st in enumerate(steps) if st.kind == "text" and st.value == START)
     first_doc = next(i for i, st in enumerate(steps) if st.kind == "doc")
 
-    # the admin invites an officer, who opens the deep link
+    # the admin invites an officer by user id (no confirmation step then), who opens the deep link
     m.command("/start")
     mark = m.user.mark()
-    m.user.send_text("/invite officer dongguan")
+    m.user.send_text(f"/invite officer dongguan {OFFICER}")
     invite = m.user.wait_for_text("t.me/", since=mark, timeout=15)["text"]
     link = re.search(r"https://t\.me/\S+", invite).group(0)  # type: ignore[union-attr]
     mark = o.user.mark()

@@ -159,6 +159,7 @@ def prefix_junk(datas: Iterable[str]) -> list[tuple[str, str]]:
 # -- Unicode text at Telegram's limits ----------------------------------------------------------------
 
 ASTRAL = "😀"  # one character, two UTF-16 units
+ASTRAL_HAN = "\U00020000"  # 𠀀, CJK Extension B: a letter (str.isalnum) that also takes two UTF-16 units
 
 
 def utf16_len(text: str) -> int:

@@ -612,7 +612,9 @@ def test_texts_at_every_limit(world: World) -> None:
     # the longest application the wizard accepts: 3,500 astral characters of facts on top of every project
     # field at its maximum, then on through the materials to the summary and the declaration
     f = cast["F"]
-    world.raw_message(f, "3,500 astral characters of facts (7,000 UTF-16 units)", "summary", text=hk.ASTRAL * 3500)
+    # (astral CJK, not emoji: the wizard rightly refuses 3,500 emoji as no statement of facts)
+    world.raw_message(f, "3,500 astral characters of facts (7,000 UTF-16 units)", "summary",
+                      text=hk.ASTRAL_HAN * 3500)
     steps = happy_path(POLICY, start_date=START)
     after_facts = steps[next(i for i, st in enumerate(steps) if st.value == FACTS) + 1:]
     for step in after_facts[: next(i for i, st in enumerate(after_facts) if st.value == "declare") + 1]:
@@ -735,7 +737,7 @@ def test_the_bot_is_still_serving_everyone(world: World) -> None:
     """After all of it the process is alive and answers; totals for the report."""
     assert world.bot.proc is not None and world.bot.proc.poll() is None
     screen = world.actors["S"].r.command("/new")
-    assert "1/" in screen["text"]
+    assert catalogue("en")["wiz.policy.prompt"] in screen["text"] and has_keyboard(screen), screen
     total = sum(world.counted.values())
     print(f"\nhostile inputs: {total}, {len(world.distinct)} distinct ({world.counted}); "
           f"mishandled: {len(world.failures)}")

@@ -137,3 +137,27 @@ class Researcher:
             screen = self.do(step)
             assert "⚠" not in screen.get("text", "").split("\n")[-1], (step, screen.get("text"))
         return screen
+
+
+def wait_inbox_done(url: str, timeout: float = 30.0) -> None:
+    """Until the inbox has handled and confirmed every update it holds. The Bot API server's `wait_idle` is
+    not enough: Telegram is told an update arrived once it is in the inbox, before it is handled, and on a
+    busy machine the handling (or the re-showing of a screen after a restart) comes later than its quiet."""
+    from sqlmodel import Session
+
+    from storage import inbox
+    from storage.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            with Session(engine) as s:
+                left = inbox.backlog(s)
+            if not left or time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
+    assert not left, f"the inbox still holds {left} update(s) after {timeout}s"
+

@@ -26,7 +26,7 @@ from storage.casework import Membership
 from storage.db import is_sqlite, make_engine, session_scope
 from storage.models import Case, Draft, User
 from tests.botapi import BotApiServer
-from tests.e2e import ROOT, BotProcess, Researcher, has_keyboard
+from tests.e2e import ROOT, BotProcess, Researcher, has_keyboard, wait_inbox_done
 from tests.pgserver import PrivatePostgres
 from tests.scenario import happy_path
 
@@ -55,9 +55,11 @@ def test_an_update_id_telegram_reuses_a_week_later_is_answered(botapi, database_
     try:
         botapi.push_update(first)
         botapi.wait_idle(timeout=15, quiet=0.5)
+        wait_inbox_done(database_url)
         assert answers_to(botapi, uid, HELP) == 1
         botapi.push_update(first)  # delivered again (a confirmation lost in a crash): the same update
         botapi.wait_idle(timeout=15, quiet=0.5)
+        wait_inbox_done(database_url)
         assert answers_to(botapi, uid, HELP) == 1
     finally:
         bot.stop()
@@ -67,6 +69,7 @@ def test_an_update_id_telegram_reuses_a_week_later_is_answered(botapi, database_
     try:
         botapi.push_update(command_update(1, uid, "/help", int(time.time()) + 7 * 86400))
         botapi.wait_idle(timeout=15, quiet=0.5)
+        wait_inbox_done(database_url)
         assert answers_to(botapi, uid, HELP) == 2, "a new update with an old id was dropped as a duplicate"
     finally:
         bot.stop()

@@ -15,7 +15,7 @@ from storage.db import make_engine
 from storage.models import Case, Draft, Upload
 from tests.botapi import BotApiServer
 from tests.conftest import fresh_database
-from tests.e2e import BotProcess, Researcher
+from tests.e2e import BotProcess, Researcher, wait_inbox_done
 from tests.scenario import FACTS, Step, happy_path, maximal_path, project_steps
 
 POLICIES = load_policies()
@@ -62,6 +62,7 @@ def test_complete_application_with_a_restart_in_the_middle(world, key):
     bot.kill()  # kill -9 in the middle of the application
     bot.start()
     server.wait_idle(timeout=20)  # an update handled but not yet confirmed comes again: its screen is shown
+    wait_inbox_done(url)  # ... before /drafts, whose answer is read next
     listing = r.command("/drafts")
     assert step_line.split(" · ")[0].removeprefix("步骤 ") in listing["text"]
     draft_id = listing["reply_markup"]["inline_keyboard"][0][0]["callback_data"].split(":")[-1]

@@ -19,7 +19,7 @@ from storage.db import make_engine
 from storage.models import Case, Draft, User
 from tests.botapi import BotApiServer
 from tests.conftest import fresh_database
-from tests.e2e import BotProcess, Researcher
+from tests.e2e import BotProcess, Researcher, wait_inbox_done
 from tests.scenario import FACTS, Step, happy_path, identity_steps
 
 POLICIES = load_policies()
@@ -253,10 +253,7 @@ def test_the_same_update_delivered_twice_is_applied_once(world):
 
     # the last reply is confirmed in the inbox before the kill: a row left applied would (rightly) be shown
     # once more after the restart, which is the crash path of tests/test_dispatch.py, not this one
-    deadline = time.monotonic() + 10
-    while open_inbox_rows(url) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert open_inbox_rows(url) == 0
+    wait_inbox_done(url)
     sent = len(screens())
     bot.kill()  # so that both deliveries wait for the bot and reach it in one batch
     update_id = r.user.send_text("测试-重复投递")  # the project name, typed once ...
@@ -264,6 +261,8 @@ def test_the_same_update_delivered_twice_is_applied_once(world):
     server.push_update(update)  # ... and delivered again with the same update_id
     bot.start()
     server.wait_idle(timeout=20)
+    # Telegram is told an update arrived once it is in the inbox, before it is handled: wait for the inbox
+    wait_inbox_done(url)
     after = draft_of(url, r.user.id)
     assert after["revision"] == before["revision"] + 1
     assert after["answers"]["project"]["name"] == "测试-重复投递"
@@ -271,4 +270,5 @@ def test_the_same_update_delivered_twice_is_applied_once(world):
     assert len(screens()) - sent == 1 and "项目编号" in screens()[-1], screens()[sent:]
     server.push_update(update)  # a later redelivery of an update already answered changes nothing
     server.wait_idle(timeout=10)
+    wait_inbox_done(url)
     assert draft_of(url, r.user.id)["revision"] == after["revision"] and len(screens()) - sent == 1

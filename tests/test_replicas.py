@@ -114,6 +114,26 @@ class Walker(Researcher):
         self.command("/drafts")
         self.press(f"dr:r:{now[0]}")
 
+    def button_data(self, action: str) -> str:
+        """The button on the newest screen. After a crash the inbox shows an applied update's current screen
+        once more (README: "Where it stops"), and that copy can arrive before the reply to the next answer: wait
+        for the newer screen, and if none comes, fetch the current one with /drafts → resume."""
+        deadline, resumed = time.monotonic() + 20, False
+        while True:
+            try:
+                return super().button_data(action)
+            except AssertionError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.3)
+                    continue
+                now = self._revision()
+                if resumed or action.startswith("dr:") or now is None:
+                    raise
+                resumed, deadline = True, time.monotonic() + 20
+                self.recoveries += 1
+                self.command("/drafts")
+                self.press(f"dr:r:{now[0]}")
+
     def act(self, step: Step) -> None:
         before = self._revision()
         mark = self.user.mark()

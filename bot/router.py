@@ -35,6 +35,9 @@ Decoded = Press | WizardPress
 Handler = Callable[[Act, Decoded], Reply]
 
 
+_ID_COMMANDS = frozenset({"start", "case", "timeline", "ics"})  # their arguments are ids, numbers or codes
+
+
 def _no_nul(text: str) -> str:
     """PostgreSQL refuses a NUL in a text column (SQLite keeps it), and nobody types one: it goes at the
     edge, before anything reaches a query, so both databases store the same thing."""
@@ -113,8 +116,10 @@ class Router:
         return self.researcher.open_screen(act, notice=t("err.unknown_command", act.lang, command=f"/{name}"))
 
     def command(self, who: Who, name: str, args: list[str] | None = None, update_id: int | None = None) -> Reply:
-        # arguments keep a NUL: an id or code with one is refused by its parser (bot/ids.py), not repaired
-        return self.commands.run(_clean(who), name, list(args or []), update_id)
+        # an id or code with a NUL is refused by its parser (bot/ids.py), not repaired; free text (a unit's
+        # name in /units, /invite) loses it like typed text
+        kept = list(args or []) if name in _ID_COMMANDS else [_no_nul(a) for a in args or []]
+        return self.commands.run(_clean(who), name, kept, update_id)
 
     # -- button presses ---------------------------------------------------------------------------------
     def press(self, who: Who, data: str, update_id: int | None = None, namespace: Namespace | None = None) -> Reply:

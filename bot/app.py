@@ -71,6 +71,7 @@ class TelegramBot:
         self.runtime = runtime
         self.router = runtime.router
         self.settings = runtime.settings
+        self._answered: set[str] = set()  # callback queries answered by a delivery still under way
         self.pool = ThreadPoolExecutor(max_workers=runtime.settings.worker_threads, thread_name_prefix="flow")
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
@@ -135,8 +136,10 @@ class TelegramBot:
         a group message or an update with no user would otherwise reach handlers that need a user; a
         user blocking the bot (my_chat_member → kicked) is recorded instead."""
         member = update.my_chat_member
-        if member is not None and member.new_chat_member.status == "kicked" and update.effective_user:
-            await self._call(record_blocked, self.runtime.engine, update.effective_user.id)
+        if member is not None:  # only in a private chat is "kicked" the user blocking the bot; in a group
+            # or channel it names whoever removed the bot there, who may still want to hear from it
+            if member.chat.type == "private" and member.new_chat_member.status == "kicked" and update.effective_user:
+                await self._call(record_blocked, self.runtime.engine, update.effective_user.id)
             raise ApplicationHandlerStop
         chat = update.effective_chat
         if update.effective_user is None or (chat is not None and chat.type != "private"):
@@ -222,15 +225,24 @@ class TelegramBot:
             lang = self.settings.default_language
         text = t("ops.retrying", lang) if retried else t("err.internal", lang)
         try:
-            if update.callback_query is not None:
-                await update.callback_query.answer(text, show_alert=True)
+            query = update.callback_query
+            if query is not None and query.id not in self._answered:
+                await query.answer(text, show_alert=True)
             else:
                 await context.bot.send_message(update.effective_chat.id, text)
         except Exception:  # noqa: BLE001
             log.exception("could not tell the user about the failure")
+        finally:
+            if update.callback_query is not None:
+                self._answered.discard(update.callback_query.id)
 
     # -- output ---------------------------------------------------------------------------------
     async def deliver(self, update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
+        await self._deliver(update, context, reply)
+        if update.callback_query is not None:  # (when it raised, on_error forgets it after telling the user)
+            self._answered.discard(update.callback_query.id)
+
+    async def _deliver(self, update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
         query = update.callback_query
         if query is not None:
             toast = clip(reply.toast, TOAST_LIMIT) if reply.toast else None
@@ -238,6 +250,7 @@ class TelegramBot:
                 await query.answer(toast, show_alert=reply.alert if toast else False)
             except BadRequest as exc:  # "query is too old" after a restart with a backlog: show the screen anyway
                 log.info("could not answer callback query %s: %s", query.id, exc)
+            self._answered.add(query.id)  # a failure after this is told in a message: a query is answered once
         chat = update.effective_chat
         assert chat is not None
         if reply.document:

@@ -223,9 +223,9 @@ class Flow:
         draft = self._owned_draft(act, press.id())
         if not isinstance(draft, Draft):
             return Reply(toast=render(draft, lang), alert=True)
+        if draft.status != "active":  # an old /drafts list: a submitted application is neither resumed nor deleted
+            return Reply(toast=t("err.already_submitted", lang), alert=True)
         if press.action is Drafts.RESUME:
-            if draft.status != "active":
-                return Reply(toast=t("err.already_submitted", lang), alert=True)
             self._fit_policy(draft)
             act.user.current_draft_id = draft.id
             return Reply(view=self._view_of(act, draft), edit=True, draft_id=draft.id)

@@ -10,7 +10,7 @@ screen is open is made here, not inside either flow.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.actions import Act, Actions
 from bot.callbacks import (
@@ -37,6 +37,23 @@ from storage.exofficio import is_claim_code
 Decoded = Press | WizardPress
 PUBLICITY_LINK = "gs-"  # storage.publicity.PAYLOAD_PREFIX: a start parameter naming a publicity
 Handler = Callable[[Act, Decoded], Reply]
+
+
+_ID_COMMANDS = frozenset({"start", "case", "timeline", "ics"})  # their arguments are ids, numbers or codes
+
+
+def _no_nul(text: str) -> str:
+    """PostgreSQL refuses a NUL in a text column (SQLite keeps it), and nobody types one: it goes at the
+    edge, before anything reaches a query, so both databases store the same thing."""
+    return text.replace("\x00", "")
+
+
+def _clean(who: Who) -> Who:
+    """The sender as stored (their name and username are saved with their user row)."""
+    if "\x00" not in who.first_name + (who.username or "") + (who.language_code or ""):
+        return who
+    return replace(who, first_name=_no_nul(who.first_name), username=_no_nul(who.username or "") or None,
+                   language_code=_no_nul(who.language_code or "") or None)
 
 
 @dataclass(frozen=True)
@@ -130,11 +147,15 @@ class Router:
         return self.researcher.open_screen(act, notice=t("err.unknown_command", act.lang, command=f"/{name}"))
 
     def command(self, who: Who, name: str, args: list[str] | None = None, update_id: int | None = None) -> Reply:
-        return self.commands.run(who, name, list(args or []), update_id)
+        # an id or code with a NUL is refused by its parser (bot/ids.py), not repaired; free text (a unit's
+        # name in /units, /invite) loses it like typed text
+        kept = list(args or []) if name in _ID_COMMANDS else [_no_nul(a) for a in args or []]
+        return self.commands.run(_clean(who), name, kept, update_id)
 
     # -- button presses ---------------------------------------------------------------------------------
     def press(self, who: Who, data: str, update_id: int | None = None, namespace: Namespace | None = None) -> Reply:
         """A button press; `namespace` is the one PTB routed it by (its pattern), which the data must match."""
+        who = _clean(who)
         decoded = decode(data)
         if decoded is not None and namespace is not None and decoded.namespace is not namespace:
             decoded = None
@@ -201,7 +222,7 @@ class Router:
         return self.researcher.open_screen(act, notice=notice, edit=edit)
 
     def text(self, who: Who, text: str, update_id: int | None = None, message_id: int | None = None) -> Reply:
-        text = text.replace("\x00", "")  # PostgreSQL keeps no NUL in text; nobody types one
+        who, text = _clean(who), _no_nul(text)
 
         def body(act: Act) -> Reply:
             if self.officers.form_open(act):
@@ -212,11 +233,16 @@ class Router:
         return self.actions.run(who, update_id, body, self.open_screen)
 
     def edited(self, who: Who, text: str, message_id: int, update_id: int | None = None) -> Reply:
-        text = text.replace("\x00", "")
+        who, text = _clean(who), _no_nul(text)
         return self.actions.run(who, update_id, lambda act: self.researcher.edited(act, text, message_id),
                                 self.open_screen)
 
     def document(self, who: Who, upload: UploadInfo, update_id: int | None = None) -> Reply:
+        who = _clean(who)
+        upload = replace(upload, file_name=_no_nul(upload.file_name), file_id=_no_nul(upload.file_id),
+                         file_unique_id=_no_nul(upload.file_unique_id),
+                         mime_type=_no_nul(upload.mime_type) if upload.mime_type is not None else None)
+
         def body(act: Act) -> Reply:
             if self.officers.form_open(act):
                 return self.officers.form_input(act, file=vars(upload).copy())

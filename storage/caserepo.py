@@ -84,9 +84,10 @@ def members_for_case(session: Session, case: Case, roles: set[str]) -> list[Memb
 
 # -- cases ----------------------------------------------------------------------------------------
 def find_case(session: Session, ref: str) -> Case | None:
+    """By id (ASCII digits within the INTEGER key: `str.isdigit` also accepts "²" and "１") or by number."""
     ref = ref.strip()
-    if ref.isdigit():
-        return session.get(Case, int(ref))
+    if ref.isascii() and ref.isdigit():
+        return session.get(Case, int(ref)) if len(ref) <= 10 and int(ref) <= 2**31 - 1 else None
     return session.exec(select(Case).where(Case.number == ref.upper())).first()
 
 

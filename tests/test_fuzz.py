@@ -6,9 +6,16 @@ still goes over HTTP to the local Bot API server. Going through getUpdates would
 do not cover, but would cost a poll round trip per update and hide which update broke what; here each
 failure is tied to the update that caused it, and hypothesis can shrink it.
 
-Checked after every update: no exception reached the error handler. After every example: every draft is
-in a valid wizard state, and no user's chat (messages, edits, toasts) shows another user's secret, a
-unique project name each user keeps typing.
+Checked after every update: no exception reached the error handler and nothing was logged at ERROR (the
+bot's own error handler logs "update failed" and answers "internal error": a refusal it is not), and no
+request of the bot was refused by the server as too long. After every example: every draft is in a valid
+wizard state, and no user's chat (messages, edits, toasts) shows another user's secret, a unique project
+name each user keeps typing.
+
+Hostile on purpose (tests/hostile_kit.py, shared with tests/test_hostile.py): besides random data, presses
+carry the callback data the bot really sent, corrupted (ids in Unicode digits, 20 digits, 2^31, 2^63,
+negative, empty, NUL, extra and empty parts, 1,000 characters, other users' ids) and every prefix of it
+with junk; commands carry such ids; texts sit at Telegram's limits in astral characters.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import traceback
 from typing import Any
 
@@ -31,6 +39,7 @@ from bot.runtime import build_runtime
 from dialogs.answers import STEPS
 from dialogs.wizard import EXTRA_STATES
 from storage.models import Draft
+from tests import hostile_kit as hk
 from tests.botapi import BotApiServer
 
 USERS = [710_001, 710_002, 710_003, 710_004]
@@ -40,13 +49,21 @@ EXAMPLES = int(__import__("os").environ.get("FUZZ_EXAMPLES", "500"))
 UPDATES_PER_EXAMPLE = 20  # 500 × 20 = 10,000 updates
 
 COMMANDS = ["/start", "/new", "/drafts", "/help", "/language", "/start deadbeef", "/nonsense", "/new@test_bot",
-            "/queue", "/case 1", "/status", "/invite", "/officers"]
+            "/queue", "/case 1", "/status", "/invite", "/officers", "/timeline", "/ics"]
+# every command that reads an id, with the ids a hostile client types
+ID_COMMANDS = ["/case", "/timeline", "/ics", "/start", "/invite officer"]
+ID_ARGS = ["²", "１", "٣", "𝟏", hk.TWENTY_DIGITS, hk.INT32_OVER, hk.INT64_OVER, "-1", "0", "\x00", "9" * 1000,
+           "DG-2026-0001", "A" * 64]
 MIMES = [None, "application/pdf", "image/jpeg", "application/x-msdownload", "text/plain", "", "a/" + "b" * 300]
 texts = st.one_of(
     st.text(max_size=80),
     # very long texts built cheaply: drawing 5,000 characters one by one would dominate the run time
     st.builds(lambda piece, n: (piece * n)[:5000], st.text(min_size=1, max_size=8), st.integers(500, 5000)),
     st.sampled_from(["", " ", "\n", "🙂" * 3000, "1e309", "-1", "2026-02-30", "120.5", "0" * 50, "\u202e\u200b"]),
+    # astral text at every limit: 4096 UTF-16 units, one over, the 3,500 characters of a statement of facts
+    st.sampled_from([hk.ASTRAL * 2048, hk.ASTRAL * 2048 + "x", hk.ASTRAL * 2047 + "容", hk.ASTRAL * 3500,
+                     hk.ASTRAL * 200, hk.ASTRAL * 201, "容" * 4096, "容" * 3501]),
+    st.sampled_from([text for _label, text in hk.HOSTILE_TEXTS]),
 )
 
 
@@ -63,15 +80,32 @@ MALFORMED = ["w:", "w:abc:1:next", "w:1", "dr:r:-1", "dr:r:", "dr::", "dr:x:9999
              "lang:", "g:", "g:nothing", ":", "w:1:1:p:nonexistent", "w:" + "9" * 40 + ":0:next"]
 
 
-def _forged_data(draw: Any, drafts: list[tuple[int, int, int]]) -> str:
+def _forged_data(draw: Any, drafts: list[tuple[int, int, int]], seen: list[str]) -> str:
     """Callback data a client could send: other users' draft ids (with their real revision), malformed,
-    random."""
-    how = draw(st.integers(0, 3))
+    random; and, most often, data the bot really sent (``seen``, any user's), corrupted or cut to a
+    prefix with junk after it."""
+    how = draw(st.integers(0, 7))
     random_text = draw(st.text(max_size=64))
     draft = pick(draw, drafts, (1, 0, 0))
     action, verb = pick(draw, ACTIONS), pick(draw, ["r", "d", "x"])
     malformed = pick(draw, MALFORMED)
-    return [random_text, malformed, f"w:{draft[0]}:{draft[2]}:{action}", f"dr:{verb}:{draft[0]}"][how]
+    real = pick(draw, seen + hk.SEED_DATA)
+    others = [str(d[0]) for d in drafts[-3:]]
+    mutated = pick(draw, hk.mutations(real, others))[1]
+    junk = pick(draw, hk.prefixes(real) or [real]) + pick(draw, hk.JUNK)
+    return [random_text, malformed, f"w:{draft[0]}:{draft[2]}:{action}", f"dr:{verb}:{draft[0]}",
+            mutated, mutated, junk, junk][how]
+
+
+class _Errors(logging.Handler):
+    """Whatever any logger reports at ERROR while an update is handled."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 def _drafts(engine: Any) -> list[tuple[int, int, int]]:
@@ -95,6 +129,9 @@ def test_fuzz_ten_thousand_hostile_updates(tmp_path, database_url):
             errors.append((current.get("update", {}), context.error))
 
         app.add_error_handler(collect)
+        logged = _Errors()
+        logging.getLogger().addHandler(logged)
+        seen: list[str] = []  # callback data the bot has sent, one per shape, newest last
         loop = asyncio.new_event_loop()
         loop.run_until_complete(app.initialize())
         ids = itertools.count(1)
@@ -118,7 +155,10 @@ def test_fuzz_ten_thousand_hostile_updates(tmp_path, database_url):
                                          "document", "photo", "edited", "other"]))
             update: dict[str, Any] = {"update_id": next(ids)}
             if kind in ("text", "secret", "command"):
-                text = {"text": draw(texts), "secret": SECRET[uid], "command": draw(st.sampled_from(COMMANDS))}[kind]
+                command = draw(st.sampled_from(COMMANDS))
+                if draw(st.booleans()):
+                    command = f"{draw(st.sampled_from(ID_COMMANDS))} {draw(st.sampled_from(ID_ARGS))}"
+                text = {"text": draw(texts), "secret": SECRET[uid], "command": command}[kind]
                 fields: dict[str, Any] = {"text": text}
                 if text.startswith("/"):
                     fields["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
@@ -128,7 +168,7 @@ def test_fuzz_ten_thousand_hostile_updates(tmp_path, database_url):
                 recent = pick(draw, mine)
                 forged_message = base_message(uid, text="forged", message_id=draw(st.integers(1, 2**31)))
                 use_recent = draw(st.booleans())
-                forged = _forged_data(draw, _drafts(runtime.engine))
+                forged = _forged_data(draw, _drafts(runtime.engine), seen)
                 button = pick(draw, [b["callback_data"] for row in (recent or {}).get("reply_markup", {})
                                      .get("inline_keyboard", []) for b in row])
                 if kind == "press" and recent is not None and button is not None:
@@ -173,6 +213,15 @@ def test_fuzz_ten_thousand_hostile_updates(tmp_path, database_url):
                     {"channel_post": {"message_id": 5, "date": 1, "chat": {"id": -100123, "type": "channel"},
                                       "text": "/new"}},
                     {"some_future_update_type": {"x": 1}},
+                    {"message": {"message_id": 7, "date": 1, "chat": {"id": -1001234567890, "type": "supergroup",
+                                                                      "title": "群"},
+                                 "from": server._users[uid].as_dict(), "text": "/case ²",
+                                 "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}},
+                    {"message": {"message_id": 8, "date": 1, "chat": {"id": uid, "type": "private"},
+                                 "from": server._users[uid].as_dict(),
+                                 "web_app_data": {"data": "{\"case\": \"²\"}", "button_text": "表单"}}},
+                    {"edited_channel_post": {"message_id": 5, "date": 1, "edit_date": 2, "text": "/ics ²",
+                                             "chat": {"id": -100123, "type": "channel", "title": "频道"}}},
                     {"message": {"message_id": 6, "date": 1, "chat": {"id": uid, "type": "private"},
                                  "sticker": {"file_id": "s", "file_unique_id": "s", "width": 1, "height": 1,
                                              "is_animated": False, "is_video": False, "type": "regular"},
@@ -188,18 +237,39 @@ def test_fuzz_ten_thousand_hostile_updates(tmp_path, database_url):
             for _ in range(UPDATES_PER_EXAMPLE):
                 update = data.draw(update_for())
                 current["update"] = update
+                calls_before = server.call_count()
                 loop.run_until_complete(app.process_update(Update.de_json(update, app.bot)))
                 count[0] += 1
                 if errors:
                     failures.append(f"{errors[0][1]!r} on {errors[0][0]}")
                     failures.append("".join(traceback.format_exception(errors[0][1])))
                 assert not errors, failures[0]
+                if logged.records:
+                    record = logged.records[0]
+                    failures.append(f"logged at ERROR: {record.getMessage()} on {str(update)[:600]}")
+                    failures.append(logging.Formatter().format(record))
+                assert not logged.records, failures[0]
+                too_long = [c for c in server.calls_since(calls_before) if "too long" in (c.error or "").lower()
+                            or "too_long" in (c.error or "").lower()]
+                if too_long:
+                    failures.append(f"the bot's {too_long[0].method} was refused ({too_long[0].error}) on "
+                                    f"{str(update)[:600]}")
+                assert not too_long, failures[0]
             with Session(runtime.engine) as s:
                 for draft in s.exec(select(Draft)):
                     assert draft.state in VALID_STATES, (draft.id, draft.state)
             # what the bot said since the last example: sends, edits and toasts, by the chat they went to
             calls = server.calls()
             for call in calls[checked[0]:]:
+                markup = call.params.get("reply_markup")
+                if isinstance(markup, str):
+                    markup = json.loads(markup)
+                for row in (markup or {}).get("inline_keyboard", []) if call.ok else []:
+                    for b in row:
+                        data = b.get("callback_data")
+                        if data and data not in seen:  # one per shape (ids masked), the newest
+                            shape = hk.shape(data)
+                            seen[:] = [x for x in seen if hk.shape(x) != shape][-80:] + [data]
                 target = call.params.get("chat_id")
                 if call.method == "answerCallbackQuery":
                     target = server._callbacks.get(str(call.params.get("callback_query_id")), {}).get("user_id")
@@ -218,9 +288,11 @@ def test_fuzz_ten_thousand_hostile_updates(tmp_path, database_url):
                 pytest.fail("\n".join(failures[:2]))
             raise
         finally:
+            logging.getLogger().removeHandler(logged)
             loop.run_until_complete(app.shutdown())
             loop.close()
         assert count[0] >= EXAMPLES * UPDATES_PER_EXAMPLE
+        assert len(seen) >= 10, f"the presses hardly got to corrupt real data: {seen}"
         with Session(runtime.engine) as s:  # the fuzz got somewhere: drafts with secrets typed in
             drafts = s.exec(select(Draft)).all()
             assert len(drafts) >= len(USERS)

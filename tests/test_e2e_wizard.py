@@ -211,6 +211,7 @@ def test_forged_and_stale_buttons_are_refused(world):
     attacker.command("/start")
     attacker.user.press_data(victim.button_data("k:unit"), attacker.user.last_message()["message_id"])
     server.wait_idle(timeout=10)
+    wait_inbox_done(world[2])  # both presses handled, not only confirmed
     answers = server.callback_answers()
     assert any(a["user_id"] == victim.user.id and "已过期" in (a.get("text") or "") for a in answers)
     assert any(a["user_id"] == attacker.user.id and "不是您的" in (a.get("text") or "") for a in answers)

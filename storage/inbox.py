@@ -36,10 +36,24 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, case, delete, exists, or_, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    and_,
+    case,
+    delete,
+    exists,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col
 
+from storage.locks import NAMESPACE
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -195,7 +209,18 @@ def claim_next(session: Session, owner: int, lease: dt.timedelta, limit: int = 1
     earlier = aliased(InboxUpdate)
     lease_free = or_(inbox.c.lease_until.is_(None), inbox.c.lease_until < now)
     if live_owners is not None:
-        lease_free = or_(lease_free, inbox.c.lease_owner.not_in(list(live_owners) or [-1]))
+        # `live_owners` is read every few seconds, so a process that started since is missing from it; its
+        # lease is taken over only if its presence lock is not held at this moment either (a second handling
+        # of a live process's update would show its screen again out of order)
+        absent = text(
+            "NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 "
+            "AND classid = :ns AND objid::bigint = inbox.lease_owner "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
+        ).bindparams(ns=NAMESPACE)
+        dead = inbox.c.lease_owner.not_in(list(live_owners) or [-1])
+        if session.get_bind().dialect.name == "postgresql":
+            dead = and_(dead, absent)
+        lease_free = or_(lease_free, dead)
     blocked = exists().where(col(earlier.lane) == inbox.c.lane, col(earlier.id) < inbox.c.id,
                              col(earlier.status).in_(OPEN))
     stmt = (select(inbox.c.id, inbox.c.update_id, inbox.c.payload, inbox.c.status, inbox.c.attempts)

@@ -152,6 +152,31 @@ def test_a_dead_workers_lease_is_taken_over(engine):
         assert [c.update_id for c in inbox.claim_next(s, 2, LEASE, 1, live_owners={2})] == [1]
 
 
+def test_a_live_process_missing_from_a_stale_list_keeps_its_lease(engine):
+    """The list of live processes is read every few seconds: one that started since is missing from it, and
+    taking its lease over would handle its update twice (its screen shown again, out of order). On PostgreSQL
+    the claim also asks whether the owner's presence lock is held at that moment."""
+    from storage.locks import PgLocks
+
+    with session_scope(engine) as s:
+        inbox.receive(s, [message(1, 7)], DAY1)
+    if engine.dialect.name != "postgresql":  # one process (a file lock): no list, a lease runs its time
+        assert claim(engine, owner=1)
+        with session_scope(engine) as s:
+            assert inbox.claim_next(s, 2, LEASE, 1, live_owners=None) == []
+        return
+    newcomer = PgLocks(engine)
+    owner = newcomer.join()
+    try:
+        assert claim(engine, owner=owner)
+        with session_scope(engine) as s:  # the stale list does not name the newcomer: its lease stays
+            assert inbox.claim_next(s, 2, LEASE, 1, live_owners={2}) == []
+    finally:
+        newcomer.close()
+    with session_scope(engine) as s:  # its process gone (the presence lock with it): taken over at once
+        assert [c.update_id for c in inbox.claim_next(s, 2, LEASE, 1, live_owners={2})] == [1]
+
+
 def test_concurrent_workers_never_share_a_row_or_a_chat(engine):
     chats = 12
     with session_scope(engine) as s:

@@ -85,7 +85,8 @@ def desk(tmp_path_factory) -> Any:
     holidays.mkdir()
     port = free_port()
     url = f"http://127.0.0.1:{port}/desk/"
-    with pytest.MonkeyPatch.context() as mp, BotApiServer() as server, fresh_database(folder) as db:
+    with pytest.MonkeyPatch.context() as mp, BotApiServer(test_environment=True) as server, \
+            fresh_database(folder) as db:
         mp.setenv("HOLIDAY_DATA_DIR", str(holidays))
         world = build_world(db)
         for who in (OFFICER, R1):
@@ -151,7 +152,9 @@ def colours_drawn(png: bytes) -> set[str]:
 
 def test_the_officer_opens_the_desk_sees_the_lights_filters_and_opens_a_case(desk, browser):
     cases, server = desk["world"]["cases"], desk["server"]
-    button = server.menu_button(OFFICER.user_id)  # set by the bot at start for every member
+    deadline = time.monotonic() + 20  # set by the bot at start for every member (its web server may come up first)
+    while (button := server.menu_button(OFFICER.user_id)) is None and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert button and button["type"] == "web_app" and button["web_app"]["url"] == desk["url"]
     open_desk(browser, desk["url"], init_data(OFFICER, process_now()))
     wait_ready(browser, "list")

@@ -38,7 +38,7 @@ def test_webhook_and_desk_share_one_server(tmp_path, monkeypatch):
     port, desk_port, secret = free_port(), free_port(), "s3cret-token_42"
     hook_url = f"http://127.0.0.1:{port}/telegram"
     desk_url = f"http://127.0.0.1:{port}/desk/"
-    with BotApiServer() as server, fresh_database(tmp_path) as db:
+    with BotApiServer(test_environment=True) as server, fresh_database(tmp_path) as db:
         world = build_world(db)
         user = server.user(OFFICER.user_id, first_name=OFFICER.first_name, language_code="zh-hans")
         bot = WebhookBot(server, db, tmp_path, WEBHOOK_URL=hook_url, WEBHOOK_SECRET=secret,

@@ -47,18 +47,27 @@ def _check_url(url: Any, what: str) -> None:
         raise MarkupError("BUTTON_URL_INVALID")  # e.g. http://localhost:8080, refused since 2017
 
 
-def _check_web_app(button: dict[str, Any], chat_type: str, label: str) -> None:
+def web_app_url_ok(url: str, test_environment: bool = False) -> bool:
+    """Telegram takes only https Web App links with a real host name; its test environment also takes plain
+    http and local hosts ("you may use HTTP links without TLS to test your Web App")."""
+    parts = urlsplit(url)
+    if test_environment:
+        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    return parts.scheme.lower() == "https" and bool(parts.hostname)
+
+
+def _check_web_app(button: dict[str, Any], chat_type: str, label: str, test_environment: bool = False) -> None:
     if chat_type != "private":
         raise MarkupError("BUTTON_TYPE_INVALID")  # Web Apps open only from private chats
     info = button.get("web_app")
     url = info.get("url") if isinstance(info, dict) else None
     if not isinstance(url, str) or not url:
         raise MarkupError(f"can't parse {label} button: Field \"url\" must be of type String")
-    if urlsplit(url).scheme.lower() != "https" or not urlsplit(url).hostname:
+    if not web_app_url_ok(url, test_environment):
         raise MarkupError(f"{label} button Web App URL '{url}' is invalid: Only HTTPS links are allowed")
 
 
-def _check_inline(rows: Any, chat_type: str) -> None:
+def _check_inline(rows: Any, chat_type: str, test_environment: bool = False) -> None:
     if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
         raise MarkupError("field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays")
     for row in rows:
@@ -76,10 +85,10 @@ def _check_inline(rows: Any, chat_type: str) -> None:
             if "url" in button:
                 _check_url(button["url"], "url")
             if "web_app" in button:
-                _check_web_app(button, chat_type, "inline keyboard")
+                _check_web_app(button, chat_type, "inline keyboard", test_environment)
 
 
-def _check_reply_keyboard(markup: dict[str, Any], chat_type: str) -> None:
+def _check_reply_keyboard(markup: dict[str, Any], chat_type: str, test_environment: bool = False) -> None:
     rows = markup.get("keyboard")
     if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
         raise MarkupError("field \"keyboard\" of the ReplyKeyboardMarkup must be an Array of Arrays")
@@ -90,18 +99,19 @@ def _check_reply_keyboard(markup: dict[str, Any], chat_type: str) -> None:
             if not isinstance(button, dict) or not isinstance(button.get("text"), str):
                 raise MarkupError("can't parse keyboard button: Field \"text\" must be of type String")
             if "web_app" in button:
-                _check_web_app(button, chat_type, "keyboard")
+                _check_web_app(button, chat_type, "keyboard", test_environment)
 
 
-def check_markup(markup: dict[str, Any], chat_type: str, *, inline_only: bool) -> dict[str, Any]:
+def check_markup(markup: dict[str, Any], chat_type: str, *, inline_only: bool,
+                 test_environment: bool = False) -> dict[str, Any]:
     """``markup`` if Telegram would accept it in a chat of ``chat_type``; MarkupError otherwise."""
     if "inline_keyboard" in markup:
-        _check_inline(markup["inline_keyboard"], chat_type)
+        _check_inline(markup["inline_keyboard"], chat_type, test_environment)
         return markup
     if inline_only:
         raise MarkupError("inline keyboard expected")
     if "keyboard" in markup:
-        _check_reply_keyboard(markup, chat_type)
+        _check_reply_keyboard(markup, chat_type, test_environment)
         return markup
     if "remove_keyboard" in markup or "force_reply" in markup:
         return markup

@@ -40,7 +40,7 @@ from ._chats import (
     is_supergroup_id,
 )
 from ._files import FileStore, StoredFile, image_size
-from ._markup import MarkupError, check_markup, parse_deep_link
+from ._markup import MarkupError, check_markup, parse_deep_link, web_app_url_ok
 from ._text import EntityParseError, format_text, utf16_len
 from .community import Channel, Community, Group
 from .user import User
@@ -212,12 +212,15 @@ class BotApiServer:
         clock: Callable[[], float] = time.time,
         webhook_retry_delay: float = 0.1,
         privacy_mode: bool = True,
+        test_environment: bool = False,
     ) -> None:
         """``strict_chats``: sending to a chat no ``server.user()`` exists for fails with
         "chat not found", as it would for a user who never started the bot.
         ``clock``: source of message dates (unix seconds), injectable for time-travel tests.
         ``privacy_mode``: BotFather's default; in groups the bot then sees only commands, replies to it
-        and service messages (getMe reports ``can_read_all_group_messages`` accordingly)."""
+        and service messages (getMe reports ``can_read_all_group_messages`` accordingly).
+        ``test_environment``: as Telegram's test environment, Web App links may be plain http to a local
+        host (the desk's tests serve it on 127.0.0.1 without TLS); otherwise only https with a host name."""
         self.host = host
         self._requested_port = port
         self.port = 0
@@ -225,6 +228,7 @@ class BotApiServer:
         self.bot_username = bot_username
         self.strict_chats = strict_chats
         self.privacy_mode = privacy_mode
+        self.test_environment = test_environment
         self._clock = clock
         self._webhook_retry_delay = webhook_retry_delay
 
@@ -1024,7 +1028,7 @@ class BotApiServer:
         if markup is None:
             return None
         try:
-            return check_markup(markup, chat.type, inline_only=inline_only)
+            return check_markup(markup, chat.type, inline_only=inline_only, test_environment=self.test_environment)
         except MarkupError as exc:
             raise _bad(str(exc)) from None
 
@@ -1470,7 +1474,8 @@ class BotApiServer:
             if not isinstance(text, str) or not text.strip() or not isinstance(info, dict):
                 raise _bad("web_app menu button must have text and web_app")
             url = info.get("url")
-            if not isinstance(url, str) or not url.lower().startswith("https://") or "." not in url[8:].split("/")[0]:
+            if not isinstance(url, str) or not web_app_url_ok(url, self.test_environment) or (
+                    not self.test_environment and "." not in url[8:].split("/")[0]):
                 raise _bad(f"menu button Web App URL '{url}' is invalid: Only HTTPS links are allowed")
             button = {"type": "web_app", "text": text, "web_app": {"url": url}}
         else:

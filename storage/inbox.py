@@ -53,7 +53,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col
 
-from storage.locks import NAMESPACE
+from storage.locks import NAMESPACE, PRESENCE_HELD
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -212,11 +212,8 @@ def claim_next(session: Session, owner: int, lease: dt.timedelta, limit: int = 1
         # `live_owners` is read every few seconds, so a process that started since is missing from it; its
         # lease is taken over only if its presence lock is not held at this moment either (a second handling
         # of a live process's update would show its screen again out of order)
-        absent = text(
-            "NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 "
-            "AND classid = :ns AND objid::bigint = inbox.lease_owner "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
-        ).bindparams(ns=NAMESPACE)
+        absent = text(f"inbox.lease_owner NOT IN (SELECT objid::bigint FROM ({PRESENCE_HELD}) AS held)"
+                      ).bindparams(ns=NAMESPACE)
         dead = inbox.c.lease_owner.not_in(list(live_owners) or [-1])
         if session.get_bind().dialect.name == "postgresql":
             dead = and_(dead, absent)

@@ -144,10 +144,12 @@ class PgLocks:
         self._engine.dispose()
 
 
+# The presence locks held right now in this database (one per live process, objid its key); :ns is NAMESPACE
+PRESENCE_HELD = ("SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 "
+                 "AND classid = :ns AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+
+
 def live_owners(conn: Connection) -> set[int]:
     """The presence keys held right now in this database: the processes that are alive."""
-    rows = conn.execute(text(
-        "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND classid = :ns "
-        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
-        {"ns": NAMESPACE}).all()
+    rows = conn.execute(text(PRESENCE_HELD), {"ns": NAMESPACE}).all()
     return {int(r[0]) for r in rows if int(r[0]) >= (1 << 20)}

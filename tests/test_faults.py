@@ -230,14 +230,6 @@ def test_api_faults_are_honoured_retried_or_recorded_and_others_are_served(world
     assert "update failed" not in bot.log(), "every fault was retried away or recorded"
 
 
-def open_inbox_rows(url: str) -> int:
-    """Updates the inbox holds that are not finished (pending, or applied and their reply not confirmed)."""
-    from storage import inbox
-
-    with Session(make_engine(url)) as s:
-        return inbox.backlog(s)
-
-
 def test_the_same_update_delivered_twice_is_applied_once(world):
     server, bot, url = world
     r = Researcher(server, next(_ids))

@@ -332,4 +332,4 @@ class Flow:
             self._save(act, draft, view, outcome.meta_only)
         old_message = draft.message_id
         return Reply(view=self._view_of(act, draft, notice=outcome.notice, error=outcome.error, uploads=view.uploads),
-                     draft_id=draft.id, screen_message_id=old_message)
+                     draft_id=draft.id, screen_message_id=old_message, shown_message_id=old_message)

@@ -113,8 +113,8 @@ class Node:
     async def store(self, batch: list[dict[str, Any]]) -> int:
         """Commit a batch to the inbox (raises when the database cannot take it: then it is not confirmed)."""
         new = await self._db(self._receive, batch)
-        if self.dispatcher is not None:
-            self.dispatcher.kick()
+        if self.dispatcher is not None and new:
+            self.dispatcher.kick(new)
         return new
 
     def _housekeeping(self, prune: bool) -> None:

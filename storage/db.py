@@ -17,6 +17,7 @@ a case acted on by one party at a time) rest on them:
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,8 @@ from storage import casework, clocktable, inbox, invitations, models, publicity,
 from storage.migrate import upgrade
 
 DEFAULT_LOCK_TIMEOUT = 30.0
+# Each SQLite engine's writer lock (see make_engine), so a test can see when it is held.
+_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
 def database_url(url: str | URL) -> URL:
@@ -68,7 +71,8 @@ def make_engine(url: str | URL, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> E
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
-        writer = threading.Lock()
+        writer = _WRITERS[engine] = threading.Lock()
+        holding: set[int] = set()  # the raw sqlite3 connections that hold `writer` (at most one)
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn) -> None:  # noqa: ANN001
@@ -78,25 +82,56 @@ def make_engine(url: str | URL, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> E
             # time under load, docs/BENCHMARKS.md). Another process still waits in SQLite as before; a
             # thread that cannot get this lock within the timeout goes on to SQLite's own wait.
             if writer.acquire(timeout=lock_timeout):
-                conn.info["sqlite_writer"] = writer
+                holding.add(id(_raw(conn.connection)))
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             except BaseException:
-                _release(conn)
+                _release(conn.connection)
                 raise
 
-        @event.listens_for(engine, "commit")
-        @event.listens_for(engine, "rollback")
-        def _release(conn) -> None:  # noqa: ANN001
-            held = conn.info.pop("sqlite_writer", None)
-            if held is not None:
-                held.release()
+        def _release(dbapi_conn) -> None:  # noqa: ANN001  (the pool's proxied DBAPI connection, or the raw one)
+            key = id(_raw(dbapi_conn))
+            if key in holding:
+                holding.discard(key)
+                writer.release()
+
+        # The lock is given up once SQLite's COMMIT or ROLLBACK has run. SQLAlchemy's "commit" and "rollback"
+        # events fire *before* the dialect ends the transaction, so releasing there let the next thread's
+        # BEGIN IMMEDIATE meet a transaction still open and sleep in SQLite's busy handler (seen in the
+        # capacity profile); wrapping the dialect's own calls on this engine orders them right.
+        dialect = engine.dialect
+        base_commit, base_rollback = dialect.do_commit, dialect.do_rollback
+
+        def _do_commit(dbapi_conn) -> None:  # noqa: ANN001
+            try:
+                base_commit(dbapi_conn)
+            finally:
+                _release(dbapi_conn)
+
+        def _do_rollback(dbapi_conn) -> None:  # noqa: ANN001
+            try:
+                base_rollback(dbapi_conn)
+            finally:
+                _release(dbapi_conn)
+
+        dialect.do_commit = _do_commit  # type: ignore[method-assign]
+        dialect.do_rollback = _do_rollback  # type: ignore[method-assign]
 
         return engine
     millis = int(lock_timeout * 1000)
     return create_engine(parsed, pool_pre_ping=True,
                          connect_args={"connect_timeout": max(1, int(lock_timeout)),
                                        "options": f"-c lock_timeout={millis}"})
+
+
+def sqlite_writer(engine: Engine) -> threading.Lock | None:
+    """The lock this process's threads take before BEGIN IMMEDIATE on a SQLite engine (None otherwise)."""
+    return _WRITERS.get(engine)
+
+
+def _raw(dbapi_conn: object) -> object:
+    """The driver's own connection behind the pool's proxy (the pool hands either to the dialect)."""
+    return getattr(dbapi_conn, "dbapi_connection", None) or dbapi_conn
 
 
 def create_schema(engine: Engine) -> None:

@@ -152,3 +152,34 @@ async def test_the_user_hears_once_that_an_answer_is_delayed_not_that_it_failed(
     context.error = ValueError("a bug")
     await bot.on_error(update, context)
     assert sent[-1] == t("err.internal", "zh")
+
+
+async def test_a_kick_for_one_new_row_wakes_one_idle_worker_not_all(engine, monkeypatch):
+    """Waking every worker for one row had the others each run an empty claim transaction."""
+    claims: list[int] = []
+    real = Dispatcher._finish_and_claim
+
+    def counted(self, finished):
+        found = real(self, finished)
+        claims.append(len(found))
+        return found
+
+    monkeypatch.setattr(Dispatcher, "_finish_and_claim", counted)
+    stop = asyncio.Event()
+    app = App(engine)
+    d = Dispatcher(app, engine, owner=42, workers=6, lease=dt.timedelta(seconds=30), idle=30.0)
+    task = asyncio.create_task(d.run(stop))
+    try:
+        async with asyncio.timeout(30):
+            while len(d._waiting) < 6:  # every worker looked once, found nothing and waits
+                await asyncio.sleep(0.01)
+            before = len(claims)
+            receive(engine, text(1, 7, "answer"))
+            d.kick(1)
+            while app.applied != ["answer"] or len(d._waiting) < 6:
+                await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    # the woken worker claimed the row, then looked once more (finishing it) and found nothing
+    assert claims[before:] == [1, 0]

@@ -225,3 +225,29 @@ def test_concurrent_workers_never_share_a_row_or_a_chat(engine):
     for c in range(chats):  # and each chat in its own order
         mine = [u for u in order if u % chats == c]
         assert mine == sorted(mine)
+
+
+def test_the_sqlite_writer_lock_is_held_until_the_commit_has_run(database_url):
+    """Given up in SQLAlchemy's "commit" event (which fires before the COMMIT), the next thread's BEGIN
+    IMMEDIATE met a transaction still open and slept in SQLite's busy handler."""
+    from sqlalchemy import event
+
+    from storage.db import sqlite_writer
+
+    engine = make_engine(database_url)
+    create_schema(engine)
+    writer = sqlite_writer(engine)
+    if engine.dialect.name != "sqlite":
+        assert writer is None
+        return
+    assert writer is not None
+    held_at_commit: list[bool] = []
+    event.listen(engine, "commit", lambda conn: held_at_commit.append(writer.locked()))
+    with session_scope(engine) as s:
+        inbox.receive(s, [message(1, 7)], DAY1)
+        assert writer.locked()
+    assert held_at_commit == [True] and not writer.locked()
+    with pytest.raises(RuntimeError), session_scope(engine) as s:  # a rollback gives it up too
+        inbox.receive(s, [message(2, 7)], DAY1)
+        raise RuntimeError("rolled back")
+    assert not writer.locked()

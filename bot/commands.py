@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.actions import Act, Actions
 from bot.reply import Menu, Reply, Who
@@ -28,6 +29,10 @@ class Command:
     # The current screen for a re-delivered update; None when `run` is read-only and can simply run again.
     current: Handler | None = None
     menus: frozenset[Menu] = field(default=EVERY_MENU)
+    # Shows something and changes nothing, in a few milliseconds: its update is claimed from the inbox
+    # ahead of other chats' waiting updates (the order within a chat stays), so /help answers at once
+    # while twenty others are submitting applications.
+    quick: bool = False
 
 
 class Commands:
@@ -46,6 +51,14 @@ class Commands:
 
     def menu(self, menu: Menu) -> list[Command]:
         return [c for c in self._commands.values() if menu in c.menus]
+
+    def priority(self, payload: dict[str, Any]) -> int:
+        """The inbox priority of an update as Telegram sent it: 1 for a quick command typed as a message."""
+        message = payload.get("message")
+        text = message.get("text") if isinstance(message, dict) else None
+        parsed = split_command(text) if isinstance(text, str) else None
+        command = self._commands.get(parsed[0].lower()) if parsed else None
+        return 1 if command is not None and command.quick else 0
 
     def run(self, who: Who, name: str, args: list[str], update_id: int | None = None) -> Reply:
         """Run `/name args` as `who`; an unknown name is answered, not ignored."""

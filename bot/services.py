@@ -108,7 +108,8 @@ class Node:
     # -- the inbox ------------------------------------------------------------------------------------
     def _receive(self, batch: list[dict[str, Any]]) -> int:
         with session_scope(self.engine) as s:
-            return inbox.receive(s, batch, self.settings.now())
+            rank = self.runtime.router.commands.priority if self.runtime is not None else None
+            return inbox.receive(s, batch, self.settings.now(), rank)
 
     async def store(self, batch: list[dict[str, Any]]) -> int:
         """Commit a batch to the inbox (raises when the database cannot take it: then it is not confirmed)."""

@@ -31,7 +31,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +41,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Index,
+    SmallInteger,
     and_,
     case,
     delete,
@@ -72,6 +73,9 @@ class InboxUpdate(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     update_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
     lane: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # Claimed before rows of lower priority of *other* chats (never ahead of an earlier row of its own
+    # chat): a command that only shows something is answered while others' long work waits its turn.
+    priority: int = Field(default=0, sa_column=Column(SmallInteger, nullable=False, server_default="0"))
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     fingerprint: str = ""
     status: str = PENDING
@@ -141,9 +145,11 @@ def _insert(session: Session):  # noqa: ANN202 - the dialect's INSERT construct 
     return insert(InboxUpdate.__table__)  # type: ignore[arg-type]
 
 
-def receive(session: Session, updates: Sequence[dict[str, Any]], now: dt.datetime) -> int:
+def receive(session: Session, updates: Sequence[dict[str, Any]], now: dt.datetime,
+            rank: Callable[[dict[str, Any]], int] | None = None) -> int:
     """Write a batch of updates (Telegram's JSON); returns how many were new. Duplicates of an update seen
-    within the window are dropped here, so a redelivery never reaches a handler."""
+    within the window are dropped here, so a redelivery never reaches a handler. `rank` gives each its
+    claim priority (the bot layer knows which commands are quick)."""
     if not updates:
         return 0
     table = InboxUpdate.__table__
@@ -166,7 +172,8 @@ def receive(session: Session, updates: Sequence[dict[str, Any]], now: dt.datetim
     if superseded:
         session.execute(delete(table).where(table.c.id.in_(superseded)))
     rows = [{"update_id": uid, "lane": lane_of(p), "payload": p, "fingerprint": prints[uid], "status": PENDING,
-             "received_at": now, "attempts": 0} for uid, p in batch.items()]
+             "received_at": now, "attempts": 0, "priority": rank(p) if rank is not None else 0}
+            for uid, p in batch.items()]
     result = session.execute(_insert(session).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
                              .returning(table.c.id))
     return len(result.all())
@@ -200,7 +207,8 @@ def claim_update(session: Session, update_id: int | None, now: dt.datetime | Non
 def claim_next(session: Session, owner: int, lease: dt.timedelta, limit: int = 1,
                live_owners: Iterable[int] | None = None) -> list[Claimed]:
     """Lease the next claimable rows: open (pending, or applied and never confirmed as replied), not
-    leased by a live worker, not backing off, and first of their lane among the open rows.
+    leased by a live worker, not backing off, and first of their lane among the open rows; of those, the
+    higher priority first, then the earlier.
 
     `live_owners`, on PostgreSQL, are the workers whose process still holds its presence lock: a lease
     of any other owner died with its process and is taken over at once rather than when it runs out."""
@@ -223,7 +231,7 @@ def claim_next(session: Session, owner: int, lease: dt.timedelta, limit: int = 1
     stmt = (select(inbox.c.id, inbox.c.update_id, inbox.c.payload, inbox.c.status, inbox.c.attempts)
             .where(inbox.c.status.in_(OPEN), lease_free,
                    or_(inbox.c.not_before.is_(None), inbox.c.not_before <= now), ~blocked)
-            .order_by(inbox.c.id).limit(limit))
+            .order_by(inbox.c.priority.desc(), inbox.c.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=inbox)
     rows = session.execute(stmt).all()

@@ -223,3 +223,16 @@ def test_a_statement_of_emoji_alone_is_not_a_statement(flow):
     to_step(flow, who, "zhejiang", FACTS)
     reply = flow.text(who, "😭" * 11)
     assert "至少需要" in reply.view.text and "facts" not in draft_of(flow, who.user_id).answers
+
+
+def test_only_the_quick_commands_typed_as_messages_jump_the_inbox_queue(runtime):
+    """bot/commands.py `quick`: shows something, changes nothing; a press or an answer keeps its place."""
+    def text(body: str) -> dict:
+        return {"update_id": 1, "message": {"message_id": 1, "date": 1, "text": body,
+                                            "chat": {"id": 7, "type": "private"}, "from": {"id": 7}}}
+
+    priority = runtime.router.commands.priority
+    assert [priority(text(t)) for t in ("/help", "/HELP@rcmz_bot", "/status", "/drafts", "/language")] == [1] * 5
+    assert [priority(text(t)) for t in ("/new", "/start", "/units zhejiang", "help", "/nosuch", "")] == [0] * 6
+    assert priority({"update_id": 2, "callback_query": {"id": "1", "data": "/help"}}) == 0
+    assert priority({"update_id": 3, "edited_message": {"text": "/help"}}) == 0

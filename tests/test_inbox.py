@@ -251,3 +251,19 @@ def test_the_sqlite_writer_lock_is_held_until_the_commit_has_run(database_url):
         inbox.receive(s, [message(2, 7)], DAY1)
         raise RuntimeError("rolled back")
     assert not writer.locked()
+
+
+def test_a_quick_row_of_another_chat_is_claimed_first_but_never_ahead_of_its_own_chat(engine):
+    """/help of an idle user is answered before twenty others' long updates; within a chat, order holds."""
+    quick = {3, 5}
+    with session_scope(engine) as s:
+        inbox.receive(s, [message(1, 7), message(2, 8), message(3, 9), message(4, 10), message(5, 10)], DAY1,
+                      rank=lambda p: 1 if p["update_id"] in quick else 0)
+    order = []
+    for _ in range(5):
+        with session_scope(engine) as s:
+            got = inbox.claim_next(s, 1, LEASE, 1)
+            order.append(got[0].update_id)
+            inbox.finish(s, 1, [got[0].id])
+    # 3 jumps the queue; 5 is quick too but waits behind 4, the earlier row of its own chat
+    assert order == [3, 1, 2, 4, 5]

@@ -27,6 +27,7 @@ from bot.officer.desk import Desk
 from bot.officer.labels import Labels
 from bot.officer.notify import Notices
 from bot.reply import Reply, View
+from dialogs.answers import registry_keys
 from dialogs.text import Msg
 from storage import access, units
 from storage import caserepo as cr
@@ -64,6 +65,30 @@ class UnitDesk:
             cr.add_event(s, None, user_id, "applicant", "units", None, None,
                          {"verb": "propose", "unit": unit.id, "name": unit.name, "policy": policy_key})
             self.notices.unit_proposed(s, unit, user_id)
+        return unit
+
+    def settle_case(self, s: Session, case: Case) -> units.Unit | None:
+        """In the submission's transaction: the case is given the unit the researcher picked (checked again:
+        it exists, is of the case's policy, merges followed), else the name they typed is proposed (the
+        admins are asked once to confirm or merge it) and the case is given that proposed unit. Routing then
+        reads the case's unit from this row (storage.units.case_unit)."""
+        policy = self.desk.policies.get(case.policy_key)
+        field = next((f for f in policy.project_fields if f.registry), None) if policy is not None else None
+        if field is None or case.id is None or s.get(units.CaseUnit, case.id) is not None:
+            return None
+        project = access.project_of(case)
+        name = project.get(field.id)
+        if not isinstance(name, str) or not units.normal(name):
+            return None
+        picked = project.get(registry_keys(field.id)[0])
+        unit = units.current(s, picked) if isinstance(picked, int) and not isinstance(picked, bool) else None
+        if unit is None or unit.policy_key != case.policy_key or unit.status == "merged":
+            try:
+                unit = self.propose(s, case.policy_key, name, case.applicant_id)
+            except units.UnitError:
+                return None
+        s.add(units.CaseUnit(case_id=case.id, unit_id=unit.id or 0, assigned_by=case.applicant_id))
+        s.flush()
         return unit
 
     # -- the admin's command ----------------------------------------------------------------------------

@@ -116,3 +116,43 @@ def test_the_picked_unit_is_checked_again_at_submission(runtime):  # noqa: F811
         case = s.exec(select(Case).where(Case.applicant_id == forged.user_id)).one()
         unit = s.get(units.Unit, s.get(units.CaseUnit, case.id).unit_id)
         assert unit.policy_key == "zhejiang" and unit.name == "仙居县农业技术推广中心" and unit.status == "proposed"
+
+
+def test_the_picker_is_driven_from_the_console_with_numbered_presses(runtime):  # noqa: F811
+    import io
+
+    from bot.console import run_console
+
+    units_cmd(runtime, "add", "zhejiang", "浙江大学材料学院")
+    d = drive(runtime)
+    steps = happy_path(runtime.policies["zhejiang"])
+    play(d, RESEARCHER, d.new_draft(RESEARCHER).view, steps[:steps.index(Step("text", "测试-unit"))])
+    out = io.StringIO()
+    lines = ["/drafts", "#1", "浙大材料", "#1", "/quit"]
+    assert run_console(runtime, RESEARCHER.user_id, io.StringIO("\n".join(lines)), out) == 0
+    text = out.getvalue()
+    assert "[#1] 浙江大学材料学院" in text and "[#2] 使用我输入的名称（提请管理员登记）" in text
+    assert "已匹配登记册中的单位：浙江大学材料学院" in text and "Traceback" not in text
+    with Session(runtime.engine) as s:
+        draft = s.exec(select(Draft).where(Draft.user_id == RESEARCHER.user_id)).one()
+        assert draft.answers["project"]["unit_id"] == units.by_name(s, "zhejiang", "浙江大学材料学院").id
+
+
+def test_forged_and_stale_picker_presses_get_the_stale_button_toast(runtime):  # noqa: F811
+    units_cmd(runtime, "add", "zhejiang", "浙江大学材料学院")
+    units_cmd(runtime, "add", "zhejiang", "浙江大学材料科学与工程学院")
+    d = drive(runtime)
+    steps = happy_path(runtime.policies["zhejiang"])
+    play(d, RESEARCHER, d.new_draft(RESEARCHER).view, steps[:steps.index(Step("text", "测试-unit"))])
+    first = d.text(RESEARCHER, "浙大材料").view
+    pick = find(first, "u:1")
+    prefix = pick.rsplit(":", 2)[0]
+    for forged in ("u:2", "u:99", "u:-1", "u:x", "u:"):
+        reply = d.press(RESEARCHER, f"{prefix}:{forged}")
+        assert reply.toast and "已过期" in reply.toast, (forged, reply)
+    second = d.text(RESEARCHER, "浙大材料学院").view  # typed again: a new search, a new revision
+    assert find(second, "u:0") != find(first, "u:0")
+    assert "已过期" in d.press(RESEARCHER, pick).toast  # a press on the first picker chooses nothing
+    with Session(runtime.engine) as s:
+        draft = s.exec(select(Draft).where(Draft.user_id == RESEARCHER.user_id)).one()
+        assert "unit" not in draft.answers["project"] and draft.answers["_meta"]["unit_pick"]["typed"] == "浙大材料学院"

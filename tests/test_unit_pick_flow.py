@@ -103,6 +103,9 @@ def test_the_picked_unit_is_checked_again_at_submission(runtime):  # noqa: F811
     with Session(runtime.engine) as s:
         case = s.exec(select(Case).where(Case.applicant_id == RESEARCHER.user_id)).one()
     assert case_unit_row(runtime, case).unit_id == new and old != new
+    later = submit_zhejiang(runtime, Who(524, "研究员"), "浙江大学材料学院")  # the former name, after the merge
+    assert later.answers["project"] == {**later.answers["project"], "unit": "浙江大学材料科学与工程学院",
+                                        "unit_id": new}
     assert not outbox(runtime, ADMIN.user_id, "off.units.proposed_alert")
     forged = Who(523, "研究员")
     reply = play(d, forged, d.new_draft(forged).view, [*steps[:cut - 1], Step("text", "仙居县农业技术推广中心")])
@@ -156,3 +159,14 @@ def test_forged_and_stale_picker_presses_get_the_stale_button_toast(runtime):  #
     with Session(runtime.engine) as s:
         draft = s.exec(select(Draft).where(Draft.user_id == RESEARCHER.user_id)).one()
         assert "unit" not in draft.answers["project"] and draft.answers["_meta"]["unit_pick"]["typed"] == "浙大材料学院"
+
+
+def test_the_picker_offers_at_most_six_similar_units(runtime):  # noqa: F811
+    for i in range(8):
+        units_cmd(runtime, "add", "zhejiang", f"浙江大学材料学院第{'一二三四五六七八'[i]}研究所")
+    d = drive(runtime)
+    steps = happy_path(runtime.policies["zhejiang"])
+    play(d, RESEARCHER, d.new_draft(RESEARCHER).view, steps[:steps.index(Step("text", "测试-unit"))])
+    view = d.text(RESEARCHER, "浙大材料").view
+    picks = [data.rsplit(":", 1)[1] for row in view.buttons for _l, data in row if ":u:" in data]
+    assert picks == ["0", "1", "2", "3", "4", "5", "typed"]

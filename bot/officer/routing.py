@@ -25,7 +25,7 @@ from storage.models import Case
 
 # what fixes each reason (bot/officer/notify.py shows `<reason>.fix` beside it)
 FIXES = (N_("off.stranded.no_unit.fix"), N_("off.stranded.no_reviewer.fix"), N_("off.stranded.no_officer.fix"),
-         N_("off.stranded.proposed_unit.fix"))
+         N_("unitpick.stranded.proposed_unit.fix"))
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class Routing:
         unit = units.case_unit(s, case)
         if needed & access.UNIT_ROLES:
             # a unit a researcher proposed takes no reviewer until an admin confirms it (or merges it away)
-            reason = (N_("off.stranded.no_unit") if unit is None else N_("off.stranded.proposed_unit")
+            reason = (N_("off.stranded.no_unit") if unit is None else N_("unitpick.stranded.proposed_unit")
                       if unit.status == "proposed" else N_("off.stranded.no_reviewer"))
         else:
             reason = N_("off.stranded.no_officer")

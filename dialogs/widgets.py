@@ -364,6 +364,12 @@ class FormField:
         return option if option in {o.id for o in self.options} else None
 
 
+def _is_choice(entry: Any) -> bool:
+    """A stored picker entry is [unit id, name]; anything else (a draft edited by hand) offers nothing."""
+    return (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], int)
+            and not isinstance(entry[0], bool) and isinstance(entry[1], str))
+
+
 def fmt_value(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -455,8 +461,8 @@ class FieldForm(Widget):
     def _picker(self, s: Screen, pick: dict[str, Any]) -> None:
         """The typed name, the registered names like it as buttons (numbered in the message when a name is
         too long for a phone's button), the typed name itself, and a word that typing again searches again."""
-        s.add(msg("wiz.unit.similar", typed=Plain(pick["typed"])))
-        names = [Plain(str(name)) for _id, name in pick["choices"]]
+        s.add(msg("wiz.unit.similar", typed=Plain(str(pick.get("typed") or ""))))
+        names = [Plain(entry[1] if _is_choice(entry) else "—") for entry in pick.get("choices") or []]
         if any(is_long(n) for n in names):
             for i, n in enumerate(names, start=1):
                 s.add(msg("wiz.option_numbered", mark=Plain(""), n=i, label=n))
@@ -515,11 +521,11 @@ class FieldForm(Widget):
         if current is None or pick is None or not isinstance(choices, list):
             out.error = msg("err.stale_button")
             return
-        if arg == "typed":
-            out.notice = self._set_unit(m, current, str(pick["typed"]), None)
-        elif arg.isascii() and arg.isdigit() and len(arg) < 4 and int(arg) < len(choices):
-            uid, name = choices[int(arg)]
-            out.notice = self._set_unit(m, current, str(name), int(uid))
+        if arg == "typed" and isinstance(pick.get("typed"), str) and pick["typed"]:
+            out.notice = self._set_unit(m, current, pick["typed"], None)
+        elif (arg.isascii() and arg.isdigit() and len(arg) < 4 and int(arg) < len(choices)
+              and _is_choice(entry := choices[int(arg)])):
+            out.notice = self._set_unit(m, current, str(entry[1]), int(entry[0]))
         else:
             out.error = msg("err.stale_button")
             return

@@ -1,5 +1,6 @@
-"""The unit registry in chat: an admin's `/units`, moving a case to another unit, and the two queries the
-researcher's wizard step uses (search a policy's units by part of a name; propose a new one).
+"""The unit registry in chat: an admin's `/units`, moving a case to another unit, and what a submission
+does with the unit the researcher picked or typed (`settle_case`: the picked unit, or a proposed one the
+admins are asked to confirm or merge). The wizard's own lookup is bot/flow.py's, over storage/units.py.
 
     /units                                   the policies and how many units each has
     /units zhejiang                          the units of a policy, their names, level and reviewers

@@ -499,7 +499,12 @@ class FieldForm(Widget):
         assert lookup is not None
         found = lookup(text)
         if not found.named:
-            out.error = msg("err.unit_unnamed")
+            # nothing the registry could compare (emoji, punctuation): taken as typed, as without a registry;
+            # such a case reaches no unit, so where a unit must act it goes before the admins
+            f.store.set(m, f.id, text)
+            self._forget_unit(m, f)
+            self._answered(m)
+            out.changed = True
             return
         if found.exact is None and found.candidates:
             # nothing is stored yet: the researcher says which of the similar units is theirs, if any

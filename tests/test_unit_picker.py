@@ -175,10 +175,11 @@ def test_long_names_are_numbered_in_the_message_with_number_buttons(wizard):
     assert f"2. {LONG}" in text and f"1. {REGISTERED[7]}" in text
 
 
-def test_a_name_of_punctuation_only_is_refused(wizard):
+def test_a_name_the_registry_cannot_compare_is_taken_as_typed(wizard):
     draft = at_unit(wizard)
     out = wizard.text(draft, "……！！")
-    assert out.error.key == "err.unit_unnamed" and "unit" not in draft.answers["project"]
+    assert out.error is None and draft.answers["project"]["unit"] == "……！！"
+    assert not {"unit_id", "unit_new"} & set(draft.answers["project"])
 
 
 def test_without_a_lookup_the_unit_is_taken_as_typed(wizard):

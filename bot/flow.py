@@ -23,12 +23,14 @@ from bot.i18n import render, t
 from bot.limits import TEXT_LIMIT, clip, split, utf16_len
 from bot.reply import Reply, View
 from dialogs.answers import migrate, steps_for
+from dialogs.model import UnitLookup, UnitMatch
 from dialogs.policy import Policy
 from dialogs.screens import ScreenBuilder
 from dialogs.steps import STEP_TITLES
 from dialogs.text import Screen, Text, msg
+from dialogs.widgets import PICK_MAX
 from dialogs.wizard import DraftView, Outcome, UploadInfo, Wizard
-from storage import caserepo, repo
+from storage import caserepo, repo, units
 from storage.db import session_scope
 from storage.models import Draft, Upload
 
@@ -79,7 +81,28 @@ class Flow:
         uploads = [UploadInfo(u.material_id, u.file_name, u.size, u.file_id, u.file_unique_id, u.mime_type, u.id)
                    for u in repo.uploads_for(act.session, draft.id or 0)]
         remembered = self._remembered(act, draft) if draft.state == "applicant" else {}
-        return DraftView(draft.state, copy.deepcopy(draft.answers), uploads, draft.revision, remembered)
+        return DraftView(draft.state, copy.deepcopy(draft.answers), uploads, draft.revision, remembered,
+                         self._unit_lookup(act, draft))
+
+    def _unit_lookup(self, act: Act, draft: Draft) -> UnitLookup | None:
+        """The registry of the draft's policy, as the wizard's unit question asks it (in this update's
+        transaction): the unit that answers to the typed name exactly, and the registered or proposed units
+        whose names resemble it. None before a policy is chosen."""
+        policy = self.policies.get(draft.answers.get("policy", "") if isinstance(draft.answers, dict) else "")
+        if policy is None or not any(f.registry for f in policy.project_fields):
+            return None
+        session, key = act.session, policy.key
+
+        def lookup(text: str) -> UnitMatch:
+            if not units.normal(text):
+                return UnitMatch(named=False)
+            exact = units.by_name(session, key, text)
+            similar = [u for u in units.search(session, key, text, PICK_MAX) if u.id is not None
+                       and u.status in ("active", "proposed") and u.policy_key == key]
+            return UnitMatch(exact=(exact.id, exact.name) if exact is not None and exact.id is not None
+                             and exact.status in ("active", "proposed") else None,
+                             candidates=tuple((u.id or 0, u.name) for u in similar))
+        return lookup
 
     def _remembered(self, act: Act, draft: Draft) -> dict[str, dict]:
         """The identity the applicant gave in their latest other application, per applicant kind."""

@@ -49,9 +49,11 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     documents = DocumentFlow(engine, policies, calendar, settings, ScreenBuilder(wizard))
 
     def on_submitted(act: Act, draft: Draft, reply: Reply) -> Reply:
-        """In the submission's own transaction: the first role to act is told, and the .docx goes along."""
+        """In the submission's own transaction: the case gets its registry unit (the one picked, or the one
+        proposed), the first role to act is told, and the .docx goes along."""
         case = act.session.get(Case, draft.case_id) if draft.case_id else None
         if case is not None:
+            officers.units.settle_case(act.session, case)
             officers.announce_new_case(act.session, case)
         return documents.with_application(act.session, draft, act.lang, reply)
 

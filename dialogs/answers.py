@@ -266,6 +266,12 @@ def warnings(step: str, policy: Policy | None, answers: dict[str, Any]) -> list[
             if gate_effect(gate, answers.get("gates", {}).get(gate.id)) == "warn"]
 
 
+def registry_keys(field_id: str) -> tuple[str, str]:
+    """Where a registry field keeps, beside the name, the id of the unit picked for it and the mark that the
+    researcher named a unit the registry does not list (the admins are asked at submission)."""
+    return f"{field_id}_id", f"{field_id}_new"
+
+
 def migrate(answers: dict[str, Any], policy: Policy) -> dict[str, Any]:
     """Fit a draft's answers to the current policy file: keep what still fits, follow renames, drop
     what the file no longer asks. New questions simply stay unanswered and are asked when reached."""
@@ -278,6 +284,7 @@ def migrate(answers: dict[str, Any], policy: Policy) -> dict[str, Any]:
         if f.kind == "choice" and f.id in project and project[f.id] not in {o.id for o in f.options}:
             project.pop(f.id)
     known_fields = {f.id for f in policy.project_fields}
+    known_fields |= {key for f in policy.project_fields if f.registry for key in registry_keys(f.id)}
     out["project"] = {k: v for k, v in project.items() if k in known_fields}
 
     def fit_ids(ids: list[str], item_list: ItemList | None) -> list[str]:

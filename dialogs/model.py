@@ -45,16 +45,34 @@ class UploadInfo:
         return self.file_id.startswith(CONSOLE_FILE_PREFIX)
 
 
+@dataclass(frozen=True)
+class UnitMatch:
+    """What the unit registry says of a typed unit name: the unit that answers to it exactly (same normal
+    form), and the registered or proposed units whose names resemble it, best first, as (id, name).
+    `named` is False when the text has nothing a name could be compared by (only punctuation or emoji)."""
+
+    exact: tuple[int, str] | None = None
+    candidates: tuple[tuple[int, str], ...] = ()
+    named: bool = True
+
+
+# The registry lookup the bot injects (bot/flow.py): dialogs stay free of the database.
+UnitLookup = Callable[[str], UnitMatch]
+
+
 @dataclass
 class DraftView:
     """The parts of a stored draft the wizard reads and changes. `remembered` holds the identities the
-    applicant gave in earlier applications, by applicant kind, so they are asked only once."""
+    applicant gave in earlier applications, by applicant kind, so they are asked only once. `units` looks
+    a typed unit name up in the draft's policy's registry; without it (a wizard with no database) a unit
+    is taken as typed."""
 
     state: str
     answers: dict[str, Any]
     uploads: list[UploadInfo] = field(default_factory=list)
     revision: int = 0
     remembered: dict[str, dict[str, Any]] = field(default_factory=dict)
+    units: UnitLookup | None = None
 
 
 @dataclass

@@ -53,11 +53,16 @@ class ProjectField(_Strict):
     options: list[Option] = []
     clause: str | None = None
     renamed_from: list[str] = []
+    # the answer is matched against the policy's unit registry (storage/units.py): the researcher picks a
+    # registered unit, or names a new one that the admins are asked to confirm or merge
+    registry: bool = False
 
     @model_validator(mode="after")
     def _choice_has_options(self) -> ProjectField:
         if self.kind == "choice" and not self.options:
             raise ValueError(f"field {self.id!r} is a choice without options")
+        if self.registry and self.kind != "text":
+            raise ValueError(f"field {self.id!r} is matched against the registry but is not typed text")
         return self
 
 

@@ -27,6 +27,7 @@ from dialogs.answers import (
     migrate,
     origins_offered,
     parse_date,
+    registry_keys,
     step_problem,
     steps_for,
     warnings,
@@ -222,10 +223,17 @@ def choose_policy(m: WizardModel, key: str) -> None:
     if answers.get("policy") == key:
         return
     kept = {k: answers[k] for k in ("project", "facts", "applicant_kind", "identity", "_meta") if k in answers}
+    policy = m.policies[key]
+    before = m.policies.get(answers.get("policy", ""))
+    if isinstance(kept.get("project"), dict):
+        # a unit picked from one policy's registry is not a unit of another's: the name is kept and looked
+        # up again when the new policy's registry is reached (dialogs/widgets.FieldForm)
+        companions = {k for p in (before, policy) if p is not None for f in p.project_fields if f.registry
+                      for k in registry_keys(f.id)}
+        kept["project"] = {k: v for k, v in kept["project"].items() if k not in companions}
     answers.clear()
     answers.update(kept)
     answers["policy"] = key
-    policy = m.policies[key]
     answers.update(migrate(answers, policy))
     answers["_meta"]["started_version"] = policy.version
 
@@ -342,7 +350,8 @@ def project_fields(m: WizardModel) -> list[FormField]:
     store = InDict("project")
     return [FormField(f.id, f.label, f.kind, store, required=f.required,
                       clause=f.clause if f.clause != policy.project_clause else None, wire=f"c:{f.id}.",
-                      options=tuple(Choice(o.id, o.label) for o in f.options)) for f in policy.project_fields]
+                      options=tuple(Choice(o.id, o.label) for o in f.options), registry=f.registry)
+            for f in policy.project_fields]
 
 
 PROJECT_FORM = FieldForm(project_fields, review=msg("wiz.project.review"), pointer_key="field")

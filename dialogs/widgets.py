@@ -29,6 +29,7 @@ from dialogs.answers import (
     TYPED_MATERIAL,
     parse_amount,
     parse_phone,
+    registry_keys,
     steps_for,
 )
 from dialogs.model import Outcome, UploadInfo, WizardModel
@@ -39,6 +40,8 @@ PAGE_SIZE = 8
 TYPE_PROMPTS = {"number": msg("wiz.project.type_number"), "phone": msg("wiz.form.type_phone"),
                 "text": msg("wiz.project.type_text")}
 SHORT_LABEL = {"zh": 12, "en": 24}  # longer option labels go in the message, the button keeps the number
+PICK_KEY = "unit_pick"  # _meta: the similar registered units offered for a typed unit name
+PICK_MAX = 6  # similar units offered at most: more is a list to read, not a choice to make
 
 
 def mark(flag: bool) -> str:
@@ -296,6 +299,9 @@ class Store:
     def set(self, m: WizardModel, field_id: str, value: Any) -> None:
         raise NotImplementedError
 
+    def drop(self, m: WizardModel, field_id: str) -> None:
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class InDict(Store):
@@ -311,6 +317,10 @@ class InDict(Store):
 
     def set(self, m: WizardModel, field_id: str, value: Any) -> None:
         m.answers[self.key] = {**(m.answers.get(self.key) or {}), field_id: value}
+
+    def drop(self, m: WizardModel, field_id: str) -> None:
+        if field_id in (m.answers.get(self.key) or {}):
+            m.answers[self.key] = {k: v for k, v in m.answers[self.key].items() if k != field_id}
 
 
 @dataclass(frozen=True)
@@ -331,6 +341,9 @@ class TopLevel(Store):
         if changed and self.after_set is not None:
             self.after_set(m, value)
 
+    def drop(self, m: WizardModel, field_id: str) -> None:
+        m.answers.pop(field_id, None)
+
 
 @dataclass(frozen=True)
 class FormField:
@@ -342,12 +355,19 @@ class FormField:
     clause: str | None = None
     options: tuple[Choice, ...] = ()
     wire: str = ""  # a choice is pressed as f"{wire}{option id}", e.g. "k:person" or "c:funding_level.county"
+    registry: bool = False  # a unit name matched against the policy's unit registry (DraftView.units)
 
     def option_of(self, action: str) -> str | None:
         if self.kind != "choice" or not action.startswith(self.wire):
             return None
         option = action[len(self.wire):]
         return option if option in {o.id for o in self.options} else None
+
+
+def _is_choice(entry: Any) -> bool:
+    """A stored picker entry is [unit id, name]; anything else (a draft edited by hand) offers nothing."""
+    return (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], int)
+            and not isinstance(entry[0], bool) and isinstance(entry[1], str))
 
 
 def fmt_value(value: Any) -> str:
@@ -365,7 +385,7 @@ class FieldForm(Widget):
     wires: frozenset[str] = frozenset({"c"})
 
     def __post_init__(self) -> None:
-        self.verbs = frozenset({*self.wires, "f", "skip", "keep"})
+        self.verbs = frozenset({*self.wires, "f", "skip", "keep", "u"})
 
     def current(self, m: WizardModel) -> FormField | None:
         """The field being asked now; None once all have an answer (the review)."""
@@ -399,7 +419,10 @@ class FieldForm(Widget):
         answered = f.store.has(m, f.id) and f.store.get(m, f.id) is not None
         if answered:
             s.add(msg("wiz.project.current", value=self.value_text(m, f)))
-        if f.kind == "choice":
+        pick = self._pick(m, f)
+        if pick is not None:
+            self._picker(s, pick)
+        elif f.kind == "choice":
             self._choices(m, s, f)
         else:
             s.add(TYPE_PROMPTS.get(f.kind, TYPE_PROMPTS["text"]))
@@ -425,6 +448,94 @@ class FieldForm(Widget):
 
     def _answered(self, m: WizardModel) -> None:
         m.meta.pop(self.pointer_key, None)
+        m.meta.pop(PICK_KEY, None)
+
+    # -- a unit picked from the registry -----------------------------------------------------------------
+    def _pick(self, m: WizardModel, f: FormField | None) -> dict[str, Any] | None:
+        """The similar registered units offered for what was typed, while the picker for `f` shows."""
+        pick = m.meta.get(PICK_KEY)
+        if f is None or not f.registry or not isinstance(pick, dict) or pick.get("field") != f.id:
+            return None
+        return pick
+
+    def _picker(self, s: Screen, pick: dict[str, Any]) -> None:
+        """The typed name, the registered names like it as buttons (numbered in the message when a name is
+        too long for a phone's button), the typed name itself, and a word that typing again searches again."""
+        s.add(msg("wiz.unit.similar", typed=Plain(str(pick.get("typed") or ""))))
+        names = [Plain(entry[1] if _is_choice(entry) else "—") for entry in pick.get("choices") or []]
+        if any(is_long(n) for n in names):
+            for i, n in enumerate(names, start=1):
+                s.add(msg("wiz.option_numbered", mark=Plain(""), n=i, label=n))
+            buttons = [Button(Plain(str(i)), f"u:{i - 1}") for i in range(1, len(names) + 1)]
+            for k in range(0, len(buttons), 4):
+                s.row(*buttons[k:k + 4])
+        else:
+            for i, n in enumerate(names):
+                s.row(Button(n, f"u:{i}"))
+        s.row(Button(msg("btn.unit_use_typed"), "u:typed"))
+        s.add(msg("wiz.unit.type_again"))
+
+    def _set_unit(self, m: WizardModel, f: FormField, name: str, unit_id: int | None) -> Msg:
+        """Store the unit's name with the registry unit it is (`unit_id`), or marked as not registered;
+        returns the notice the next screen shows."""
+        id_key, new_key = registry_keys(f.id)
+        f.store.set(m, f.id, name)
+        if unit_id is None:
+            f.store.drop(m, id_key)
+            f.store.set(m, new_key, True)
+            return msg("wiz.unit.new", name=Plain(name))
+        f.store.set(m, id_key, unit_id)
+        f.store.drop(m, new_key)
+        return msg("wiz.unit.matched", name=Plain(name))
+
+    def _forget_unit(self, m: WizardModel, f: FormField) -> None:
+        """An answer given without the registry (skipped, or no lookup) is no registry unit any more."""
+        if f.registry:
+            for key in registry_keys(f.id):
+                f.store.drop(m, key)
+
+    def _registry_text(self, m: WizardModel, f: FormField, text: str, out: Outcome) -> None:
+        lookup = m.draft.units
+        assert lookup is not None
+        found = lookup(text)
+        if not found.named:
+            # nothing the registry could compare (emoji, punctuation): taken as typed, as without a registry;
+            # such a case reaches no unit, so where a unit must act it goes before the admins
+            f.store.set(m, f.id, text)
+            self._forget_unit(m, f)
+            self._answered(m)
+            out.changed = True
+            return
+        if found.exact is None and found.candidates:
+            # nothing is stored yet: the researcher says which of the similar units is theirs, if any
+            m.meta[PICK_KEY] = {"field": f.id, "typed": text,
+                                "choices": [[uid, name] for uid, name in found.candidates[:PICK_MAX]]}
+            m.meta[self.pointer_key] = f.id
+            out.changed = True
+            return
+        out.notice = (self._set_unit(m, f, found.exact[1], found.exact[0]) if found.exact is not None
+                      else self._set_unit(m, f, text, None))
+        self._answered(m)
+        out.changed = True
+
+    def _press_pick(self, m: WizardModel, current: FormField | None, arg: str, out: Outcome) -> None:
+        """`u:<n>` picks the n-th unit the picker offered (an index into what the server stored, so a
+        forged press can name no other unit); `u:typed` keeps the typed name, to be put to the admins."""
+        pick = self._pick(m, current)
+        choices = pick.get("choices") if pick is not None else None
+        if current is None or pick is None or not isinstance(choices, list):
+            out.error = msg("err.stale_button")
+            return
+        if arg == "typed" and isinstance(pick.get("typed"), str) and pick["typed"]:
+            out.notice = self._set_unit(m, current, pick["typed"], None)
+        elif (arg.isascii() and arg.isdigit() and len(arg) < 4 and int(arg) < len(choices)
+              and _is_choice(entry := choices[int(arg)])):
+            out.notice = self._set_unit(m, current, str(entry[1]), int(entry[0]))
+        else:
+            out.error = msg("err.stale_button")
+            return
+        self._answered(m)
+        out.changed = True
 
     def press(self, m: WizardModel, verb: str, arg: str, out: Outcome) -> None:
         fields = list(self.fields(m))
@@ -435,7 +546,11 @@ class FieldForm(Widget):
                 out.error = msg("err.stale_button")
                 return
             m.meta[self.pointer_key] = target.id
+            m.meta.pop(PICK_KEY, None)
             out.changed = True
+            return
+        if verb == "u":
+            self._press_pick(m, current, arg, out)
             return
         if verb in ("skip", "keep"):
             if current is None or (verb == "skip" and current.required) or (
@@ -444,6 +559,7 @@ class FieldForm(Widget):
                 return
             if verb == "skip":
                 current.store.set(m, current.id, None)
+                self._forget_unit(m, current)
             self._answered(m)
             out.changed = True
             return
@@ -459,6 +575,9 @@ class FieldForm(Widget):
     def back(self, m: WizardModel) -> bool:
         fields = list(self.fields(m))
         current = self.current(m)
+        if self._pick(m, current) is not None:  # from the picker back to the question
+            m.meta.pop(PICK_KEY, None)
+            return True
         if current is None:
             if not fields:
                 return False
@@ -493,7 +612,11 @@ class FieldForm(Widget):
         if isinstance(value, Msg):
             out.error = value
             return
+        if f.registry and m.draft.units is not None:
+            self._registry_text(m, f, text, out)
+            return
         f.store.set(m, f.id, value)
+        self._forget_unit(m, f)
         self._answered(m)
         out.changed = True
 

@@ -83,7 +83,7 @@ class Model(WizardModel):
 
     def reset_position(self) -> None:
         """A new screen starts at its beginning: the form's field, the chosen material, the list's page."""
-        for key in ("field", "target", "page"):
+        for key in ("field", "target", "page", "unit_pick"):
             self.meta.pop(key, None)
 
 

@@ -1,6 +1,6 @@
 """The officer's desk and the applicant's file, end to end: the real bot process against the local Bot API
 server. A Zhejiang researcher types the unit in another form and the case still reaches the unit's reviewer
-(another, whose unit matches nothing, goes before the admins at once); the provincial officer is told once
+(another, whose unit matches nothing, is proposed and goes before the admins at once); the provincial officer is told once
 the unit approved; a panel of five is recorded with one typed name, one keyboard and one confirmation per
 expert; the collective decision names its meeting; the applicant's /status shows the outcome and reason."""
 
@@ -81,11 +81,12 @@ def test_the_desk_end_to_end_unit_routing_notices_panel_and_the_applicants_file(
     note = wait_for_message(reviewer, "待您办理")
     assert case.number in note["text"] and "三(一)" in note["text"]
     assert open_button(note) == f"c:o:{case.id}"
-    # a unit that matches nothing goes before the admins at once, with the fix
+    # a unit that matches nothing is proposed to the admins, and the case goes before them at once, with the fix
     stray = submit_with_unit(world, lost, "浙大材料所")
     admin = server.user(90001)
+    assert "浙大材料所" in admin.wait_for_text("提议新单位", timeout=15)["text"]
     alert = admin.wait_for_text("无人可办理", timeout=15)["text"]
-    assert stray.number in alert and "/units alias zhejiang" in alert
+    assert stray.number in alert and "/units merge zhejiang 浙大材料所" in alert
     assert not [m for m in officer.user.messages() if "待您办理" in (m.get("text") or "")]
 
     # the reviewer opens the case from the message and approves; then the provincial officer is told

@@ -43,9 +43,13 @@ def join(runtime, args: list[str], who: Who):
     return d.start(who, payload=code_in(d.invite(ADMIN, [*args, str(who.user_id)]).view.text))
 
 
-def submit_zhejiang(runtime, who: Who, unit_typed: str) -> Case:
+def submit_zhejiang(runtime, who: Who, unit_typed: str, picker: list[Step] | None = None) -> Case:
+    """A Zhejiang application whose unit is `unit_typed`, with the `picker` presses after it if the wizard
+    offers similar registered units."""
     policy = runtime.policies["zhejiang"]
-    steps = [Step("text", unit_typed) if s == Step("text", "测试-unit") else s for s in happy_path(policy)]
+    steps = []
+    for s in happy_path(policy):
+        steps += [Step("text", unit_typed), *(picker or [])] if s == Step("text", "测试-unit") else [s]
     d = drive(runtime)
     play(d, who, d.new_draft(who).view, steps)
     with Session(runtime.engine) as s:
@@ -92,22 +96,46 @@ def test_a_unit_typed_in_another_form_reaches_its_reviewer_and_the_officer_is_to
 def test_a_case_nobody_can_act_on_goes_before_the_admins_at_once_until_someone_covers_it(runtime):
     units_cmd(runtime, "add", "zhejiang", "浙江大学材料学院")
     join(runtime, ["unit", "zhejiang", "浙江大学材料学院"], REVIEWER)
-    case = submit_zhejiang(runtime, Who(502, "研究员"), "浙大材料学院")
+    # offered the registered 浙江大学材料学院, the researcher keeps the name they typed: it is proposed
+    case = submit_zhejiang(runtime, Who(502, "研究员"), "浙大材料学院", [Step("press", "u:typed")])
+    assert len(outbox(runtime, ADMIN.user_id, "off.units.proposed_alert")) == 1
     alerts = outbox(runtime, ADMIN.user_id, "off.stranded.alert")
     assert len(alerts) == 1 and case.number in alerts[0].text and "浙大材料学院" in alerts[0].text
-    assert "/units alias zhejiang" in alerts[0].text  # the fix is named
+    assert "尚待管理员确认" in alerts[0].text and "/units merge zhejiang 浙大材料学院" in alerts[0].text  # the fix
     queue = drive(runtime).queue(ADMIN).view
     assert "无人可办理" in queue.text and case.number in queue.text
     assert not outbox(runtime, REVIEWER.user_id, "off.work.reached")
     # the admin sees the case, with a button moving it to the registered unit its typed name resembles
     view = drive(runtime).case(ADMIN, case.number).view
-    assert "未匹配登记册" in view.text
+    assert "浙大材料学院" in view.text and "待确认" in view.text
     assert any(d.startswith(f"adm:mv:{case.id}:") for row in view.buttons for _l, d in row)
-    # an alias covers it: the reviewer is told at once, the admin's queue no longer lists it
-    assert "已添加别名" in units_cmd(runtime, "alias", "zhejiang", "浙江大学材料学院", "=", "浙大材料学院")
+    # merging the proposed unit into the registered one covers it: the reviewer is told at once, the admin's
+    # queue no longer lists it
+    assert "并入" in units_cmd(runtime, "merge", "zhejiang", "浙大材料学院", "=", "浙江大学材料学院")
     assert len(outbox(runtime, REVIEWER.user_id, "off.work.reached")) == 1
     assert case.number not in drive(runtime).queue(ADMIN).view.text
     assert len(outbox(runtime, ADMIN.user_id, "off.stranded.alert")) == 1  # told once
+
+
+def test_a_case_whose_unit_no_registry_name_matches_goes_before_the_admins(runtime):
+    """A case without a registry unit (submitted before the picker existed: no CaseUnit row, a typed name
+    nothing answers to) still goes before the admins, who may alias the name to a registered unit."""
+    units_cmd(runtime, "add", "zhejiang", "浙江大学材料学院")
+    join(runtime, ["unit", "zhejiang", "浙江大学材料学院"], REVIEWER)
+    case = submit_zhejiang(runtime, Who(505, "研究员"), "浙江大学材料学院")
+    with Session(runtime.engine) as s:
+        s.delete(s.get(units.CaseUnit, case.id))
+        row = s.get(Case, case.id)
+        row.answers = {**row.answers, "project": {**row.answers["project"], "unit": "浙大材料学院"}}
+        row.answers["project"].pop("unit_id")
+        s.add(row)
+        s.commit()
+    units_cmd(runtime, "add", "zhejiang", "无关单位")  # a registry change routes every open case again
+    alerts = outbox(runtime, ADMIN.user_id, "off.stranded.alert")
+    assert len(alerts) == 1 and case.number in alerts[0].text and "/units alias zhejiang" in alerts[0].text
+    assert "未匹配登记册" in drive(runtime).case(ADMIN, case.number).view.text
+    assert "已添加别名" in units_cmd(runtime, "alias", "zhejiang", "浙江大学材料学院", "=", "浙大材料学院")
+    assert case.number not in drive(runtime).queue(ADMIN).view.text
 
 
 def test_revoking_the_only_reviewer_puts_the_case_before_the_admins(runtime):

@@ -24,7 +24,8 @@ from storage.casework import Membership
 from storage.models import Case
 
 # what fixes each reason (bot/officer/notify.py shows `<reason>.fix` beside it)
-FIXES = (N_("off.stranded.no_unit.fix"), N_("off.stranded.no_reviewer.fix"), N_("off.stranded.no_officer.fix"))
+FIXES = (N_("off.stranded.no_unit.fix"), N_("off.stranded.no_reviewer.fix"), N_("off.stranded.no_officer.fix"),
+         N_("unitpick.stranded.proposed_unit.fix"))
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,9 @@ class Routing:
         typed = project.get("unit") if isinstance(project.get("unit"), str) else None
         unit = units.case_unit(s, case)
         if needed & access.UNIT_ROLES:
-            reason = N_("off.stranded.no_unit") if unit is None else N_("off.stranded.no_reviewer")
+            # a unit a researcher proposed takes no reviewer until an admin confirms it (or merges it away)
+            reason = (N_("off.stranded.no_unit") if unit is None else N_("unitpick.stranded.proposed_unit")
+                      if unit.status == "proposed" else N_("off.stranded.no_reviewer"))
         else:
             reason = N_("off.stranded.no_officer")
         return Stranded(case, frozenset(needed), reason, unit.name if unit else None, typed,

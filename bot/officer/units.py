@@ -1,5 +1,6 @@
-"""The unit registry in chat: an admin's `/units`, moving a case to another unit, and the two queries the
-researcher's wizard step uses (search a policy's units by part of a name; propose a new one).
+"""The unit registry in chat: an admin's `/units`, moving a case to another unit, and what a submission
+does with the unit the researcher picked or typed (`settle_case`: the picked unit, or a proposed one the
+admins are asked to confirm or merge). The wizard's own lookup is bot/flow.py's, over storage/units.py.
 
     /units                                   the policies and how many units each has
     /units zhejiang                          the units of a policy, their names, level and reviewers
@@ -27,6 +28,7 @@ from bot.officer.desk import Desk
 from bot.officer.labels import Labels
 from bot.officer.notify import Notices
 from bot.reply import Reply, View
+from dialogs.answers import registry_keys
 from dialogs.text import Msg
 from storage import access, units
 from storage import caserepo as cr
@@ -64,6 +66,30 @@ class UnitDesk:
             cr.add_event(s, None, user_id, "applicant", "units", None, None,
                          {"verb": "propose", "unit": unit.id, "name": unit.name, "policy": policy_key})
             self.notices.unit_proposed(s, unit, user_id)
+        return unit
+
+    def settle_case(self, s: Session, case: Case) -> units.Unit | None:
+        """In the submission's transaction: the case is given the unit the researcher picked (checked again:
+        it exists, is of the case's policy, merges followed), else the name they typed is proposed (the
+        admins are asked once to confirm or merge it) and the case is given that proposed unit. Routing then
+        reads the case's unit from this row (storage.units.case_unit)."""
+        policy = self.desk.policies.get(case.policy_key)
+        field = next((f for f in policy.project_fields if f.registry), None) if policy is not None else None
+        if field is None or case.id is None or s.get(units.CaseUnit, case.id) is not None:
+            return None
+        project = access.project_of(case)
+        name = project.get(field.id)
+        if not isinstance(name, str) or not units.normal(name):
+            return None
+        picked = project.get(registry_keys(field.id)[0])
+        unit = units.current(s, picked) if isinstance(picked, int) and not isinstance(picked, bool) else None
+        if unit is None or unit.policy_key != case.policy_key or unit.status == "merged":
+            try:
+                unit = self.propose(s, case.policy_key, name, case.applicant_id)
+            except units.UnitError:
+                return None
+        s.add(units.CaseUnit(case_id=case.id, unit_id=unit.id or 0, assigned_by=case.applicant_id))
+        s.flush()
         return unit
 
     # -- the admin's command ----------------------------------------------------------------------------

@@ -2,26 +2,20 @@
 
 `"²".isdigit()` and `"１".isdigit()` are true but `int()` refuses the first, a 20-digit number overflows
 PostgreSQL's INTEGER keys ("integer out of range") and a 25-digit one SQLite's, so an id is accepted only
-as 1–10 ASCII digits within 2³¹−1. Anything else is `None`, which every caller turns into a refusal in the
-user's language rather than a traceback.
+as 1–10 ASCII digits within 2³¹−1 (storage/keys.py, which storage's own lookups use too). Anything else
+is `None`, which every caller turns into a refusal in the user's language rather than a traceback.
 """
 
 from __future__ import annotations
 
 import re
 
-MAX_ID = 2**31 - 1  # PostgreSQL INTEGER, the type of every primary key in storage/
-_ID = re.compile(r"[0-9]{1,10}")
+from storage.keys import MAX_ID, parse_id
+
+__all__ = ["MAX_ID", "parse_case_ref", "parse_code", "parse_id"]
+
 _CASE_NUMBER = re.compile(r"[A-Z]{2,4}-[0-9]{4}-[0-9]{4,6}")
 _CODE = re.compile(r"[A-Za-z0-9_-]{8,64}")  # secrets.token_urlsafe: what an invitation code can be
-
-
-def parse_id(text: object) -> int | None:
-    """An id from ASCII digits within the database's integer range, else None."""
-    if not isinstance(text, str) or _ID.fullmatch(text) is None:
-        return None
-    value = int(text)
-    return value if value <= MAX_ID else None
 
 
 def parse_case_ref(text: str) -> int | str | None:

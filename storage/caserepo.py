@@ -15,6 +15,7 @@ from dialogs.policy import Policy
 from dialogs.tz import SHANGHAI
 from storage import access
 from storage.casework import CaseDocument, CaseEvent, Invitation, Membership, Outbox, PendingForm
+from storage.keys import parse_id
 from storage.models import Case, utcnow
 
 
@@ -84,10 +85,11 @@ def members_for_case(session: Session, case: Case, roles: set[str]) -> list[Memb
 
 # -- cases ----------------------------------------------------------------------------------------
 def find_case(session: Session, ref: str) -> Case | None:
-    """By id (ASCII digits within the INTEGER key: `str.isdigit` also accepts "²" and "１") or by number."""
+    """By id (storage.keys.parse_id: `str.isdigit` also accepts "²" and "１") or by number."""
     ref = ref.strip()
     if ref.isascii() and ref.isdigit():
-        return session.get(Case, int(ref)) if len(ref) <= 10 and int(ref) <= 2**31 - 1 else None
+        ident = parse_id(ref)
+        return session.get(Case, ident) if ident is not None else None
     return session.exec(select(Case).where(Case.number == ref.upper())).first()
 
 

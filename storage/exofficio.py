@@ -24,6 +24,7 @@ from dialogs.policy import Policy
 from dialogs.procedure import Result
 from storage import caserepo as cr
 from storage import repo
+from storage.keys import parse_id
 from storage.models import Case
 
 CLAIM_LIFETIME = dt.timedelta(days=30)
@@ -79,8 +80,8 @@ def claim(session: Session, code: str, user_id: int, now: dt.datetime) -> Case |
     (the officer who opened it cannot be the person concerned). Redeeming one's own code again is fine."""
     body = code.removeprefix(CLAIM_PREFIX)
     ident, _, token = body.partition("_")
-    numeric = ident.isascii() and ident.isdigit() and len(ident) <= 10 and int(ident) <= 2**31 - 1  # the INTEGER key
-    case = session.get(Case, int(ident), with_for_update=True) if numeric else None
+    key = parse_id(ident)
+    case = session.get(Case, key, with_for_update=True) if key is not None else None
     record = case.answers.get("ex_officio") if case is not None and isinstance(case.answers, dict) else None
     if case is None or not isinstance(record, dict) or not token or \
             not hmac.compare_digest(str(record.get("claim_sha256", "")), _digest(token)):

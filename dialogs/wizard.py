@@ -29,7 +29,7 @@ from dialogs.model import (
 from dialogs.policy import Policy
 from dialogs.steps import FORMS, STEP_SPECS, Step, summary_problem
 from dialogs.text import msg
-from dialogs.widgets import FileList, FreeText
+from dialogs.widgets import PICK_KEY, FileList, FreeText
 
 __all__ = ["CONSOLE_FILE_PREFIX", "EXTRA_STATES", "OPTIONAL_STEPS", "DraftView", "Outcome", "UploadInfo", "Wizard",
            "WizardModel", "build_machine", "transitions_table"]
@@ -83,7 +83,7 @@ class Model(WizardModel):
 
     def reset_position(self) -> None:
         """A new screen starts at its beginning: the form's field, the chosen material, the list's page."""
-        for key in ("field", "target", "page", "unit_pick"):
+        for key in ("field", "target", "page", PICK_KEY):
             self.meta.pop(key, None)
 
 

@@ -16,10 +16,8 @@ from sqlmodel import Session, select
 from storage.casework import Outbox
 from storage.db import make_engine
 from storage.models import Case
-from tests.botapi import BotApiServer
-from tests.conftest import fresh_database
 from tests.scenario import Step, happy_path
-from tests.test_officer_e2e import POLICIES, START, TODAY, Actor, invite, start_bot
+from tests.test_officer_e2e import POLICIES, START, Actor, invite, running
 
 pytestmark = pytest.mark.slow
 CRITERIA = ["innovative", "strategic", "necessary", "inspiring", "records", "funds"]
@@ -27,12 +25,8 @@ CRITERIA = ["innovative", "strategic", "necessary", "inspiring", "records", "fun
 
 @pytest.fixture()
 def world(tmp_path) -> Iterator[dict[str, Any]]:
-    with BotApiServer() as server, fresh_database(tmp_path) as url:
-        bot = start_bot(server, url, tmp_path, TODAY)
-        try:
-            yield {"server": server, "bot": bot, "url": url, "dir": tmp_path}
-        finally:
-            bot.stop()
+    with running(tmp_path) as state:
+        yield state
 
 
 def submit_with_unit(world: dict[str, Any], applicant: Actor, typed: str) -> Case:

@@ -8,6 +8,7 @@ import datetime as dt
 import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -86,8 +87,10 @@ def start_bot(server: BotApiServer, url: str, workdir, today: dt.date) -> BotPro
     return BotProcess(server, url, workdir, ADMIN_IDS=str(ADMIN_ID), TODAY_OVERRIDE=today.isoformat()).start()
 
 
-@pytest.fixture()
-def world(tmp_path) -> Iterator[dict[str, Any]]:
+@contextmanager
+def running(tmp_path) -> Iterator[dict[str, Any]]:
+    """The local Bot API server, a fresh database and the bot started on it (a test may replace the bot
+    in the state it is given; whichever runs at the end is stopped). The officer e2e tests' `world`."""
     with BotApiServer() as server, fresh_database(tmp_path) as url:
         bot = start_bot(server, url, tmp_path, TODAY)
         state = {"server": server, "bot": bot, "url": url, "dir": tmp_path}
@@ -95,6 +98,12 @@ def world(tmp_path) -> Iterator[dict[str, Any]]:
             yield state
         finally:
             state["bot"].stop()
+
+
+@pytest.fixture()
+def world(tmp_path) -> Iterator[dict[str, Any]]:
+    with running(tmp_path) as state:
+        yield state
 
 
 def invite(world: dict[str, Any], args: list[str], who: Actor) -> None:

@@ -13,23 +13,17 @@ from sqlmodel import Session, select
 from storage import units
 from storage.db import make_engine
 from storage.models import Case
-from tests.botapi import BotApiServer
-from tests.conftest import fresh_database
 from tests.e2e import wait_inbox_done
 from tests.scenario import Step, happy_path
-from tests.test_officer_e2e import ADMIN_ID, POLICIES, START, TODAY, Actor, invite, start_bot
+from tests.test_officer_e2e import ADMIN_ID, POLICIES, START, Actor, invite, running
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture()
 def world(tmp_path) -> Iterator[dict[str, Any]]:
-    with BotApiServer() as server, fresh_database(tmp_path) as url:
-        bot = start_bot(server, url, tmp_path, TODAY)
-        try:
-            yield {"server": server, "bot": bot, "url": url, "dir": tmp_path}
-        finally:
-            bot.stop()
+    with running(tmp_path) as state:
+        yield state
 
 
 def test_the_researcher_picks_the_registered_unit_and_its_reviewer_is_told(world):

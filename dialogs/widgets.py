@@ -41,6 +41,7 @@ TYPE_PROMPTS = {"number": msg("wiz.project.type_number"), "phone": msg("wiz.form
                 "text": msg("wiz.project.type_text")}
 SHORT_LABEL = {"zh": 12, "en": 24}  # longer option labels go in the message, the button keeps the number
 PICK_KEY = "unit_pick"  # _meta: the similar registered units offered for a typed unit name
+NUMBERS_PER_ROW = 4
 PICK_MAX = 6  # similar units offered at most: more is a list to read, not a choice to make
 
 
@@ -50,6 +51,12 @@ def mark(flag: bool) -> str:
 
 def ticked(flag: bool) -> Plain:
     return Plain("✅ " if flag else "")
+
+
+def number_rows(s: Screen, buttons: list[Button]) -> None:
+    """Numbered buttons, NUMBERS_PER_ROW to a row: what a phone's row holds of short number buttons."""
+    for k in range(0, len(buttons), NUMBERS_PER_ROW):
+        s.row(*buttons[k:k + NUMBERS_PER_ROW])
 
 
 def clause_line(clause: str | None) -> Text:
@@ -160,8 +167,7 @@ class SingleChoice(Widget):
                 s.add(msg("wiz.with_clause", text=line, clause=o.clause) if o.clause else line)
             buttons = [Button(Join((ticked(o.id == chosen), Plain(str(i)))), f"{self.verb}:{o.id}")
                        for i, o in enumerate(options, start=1)]
-            for k in range(0, len(buttons), 4):
-                s.row(*buttons[k:k + 4])
+            number_rows(s, buttons)
             return
         for o in options:
             if o.clause:
@@ -204,8 +210,7 @@ class MultiSelect(Widget):
             item = items[i]
             s.add(msg("wiz.item", mark=mark(item.id in chosen), n=i + 1, text=item.text, clause=item.clause))
         buttons = [Button(Plain(f"{mark(items[i].id in chosen)} {i + 1}"), f"{self.verb}:{i}") for i in window]
-        for k in range(0, len(buttons), 4):
-            s.row(*buttons[k:k + 4])
+        number_rows(s, buttons)
         s.row(*self.pager.row(m, len(items)))
 
     def press(self, m: WizardModel, verb: str, arg: str, out: Outcome) -> None:
@@ -440,8 +445,7 @@ class FieldForm(Widget):
                 s.add(msg("wiz.option_numbered", mark=ticked(o.id == chosen), n=i, label=o.label))
             buttons = [Button(Join((ticked(o.id == chosen), Plain(str(i)))), f"{f.wire}{o.id}")
                        for i, o in enumerate(f.options, start=1)]
-            for k in range(0, len(buttons), 4):
-                s.row(*buttons[k:k + 4])
+            number_rows(s, buttons)
         else:
             for o in f.options:
                 s.row(Button(Join((ticked(o.id == chosen), o.label)), f"{f.wire}{o.id}"))
@@ -467,8 +471,7 @@ class FieldForm(Widget):
             for i, n in enumerate(names, start=1):
                 s.add(msg("wiz.option_numbered", mark=Plain(""), n=i, label=n))
             buttons = [Button(Plain(str(i)), f"u:{i - 1}") for i in range(1, len(names) + 1)]
-            for k in range(0, len(buttons), 4):
-                s.row(*buttons[k:k + 4])
+            number_rows(s, buttons)
         else:
             for i, n in enumerate(names):
                 s.row(Button(n, f"u:{i}"))

@@ -73,10 +73,14 @@ class TelegramBot:
         self.settings = runtime.settings
         self._answered: set[str] = set()  # callback queries answered by a delivery still under way
         self.pool = ThreadPoolExecutor(max_workers=runtime.settings.worker_threads, thread_name_prefix="flow")
+        # Quick commands (/help, /status …) get a thread of their own: in the shared pool they queued behind
+        # the flow calls of every chat being handled (bot/lanes.py gives them a worker of their own too).
+        self.quick_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quick")
+        self._quick = {c.name for c in self.router.commands if c.quick}
 
-    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+    async def _call(self, fn: Callable[..., T], *args: Any, pool: ThreadPoolExecutor | None = None) -> T:
         """A flow call, off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self.pool, functools.partial(fn, *args))
+        return await asyncio.get_running_loop().run_in_executor(pool or self.pool, functools.partial(fn, *args))
 
     def build(self) -> Application:
         # no Updater: updates come through the inbox (bot/services.py: the poller or the webhook endpoint)
@@ -112,6 +116,7 @@ class TelegramBot:
 
     async def _post_stop(self, app: Application) -> None:
         self.pool.shutdown(wait=True)
+        self.quick_pool.shutdown(wait=True)
 
     def _menu_commands(self, menu: Menu, lang: str) -> list[BotCommand]:
         return [BotCommand(c.name, t(c.description, lang)) for c in self.router.commands.menu(menu)]
@@ -148,7 +153,7 @@ class TelegramBot:
     def _command(self, name: str) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Any]:
         async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             reply = await self._call(self.router.command, _who(update), name, list(context.args or []),
-                                     update.update_id)
+                                     update.update_id, pool=self.quick_pool if name in self._quick else None)
             await self.deliver(update, context, reply)
         return handle
 

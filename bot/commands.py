@@ -72,6 +72,8 @@ class Commands:
         def body(act: Act) -> Reply:
             return command.run(act, args)
 
+        if command.quick:
+            return self.actions.look(who, update_id, body)
         return self.actions.run(who, update_id, body, (lambda act: current(act, args)) if current else None)
 
 

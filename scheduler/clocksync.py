@@ -64,6 +64,7 @@ def uninstall(engine: Engine) -> None:
 def _sync_of(session: Session) -> ClockSync | None:
     bind = session.bind
     engine = getattr(bind, "engine", bind)
+    engine = getattr(engine, "_proxied", engine)  # engine.execution_options(...) proxies the engine installed
     return _installed.get(engine) if engine is not None else None  # type: ignore[arg-type]
 
 

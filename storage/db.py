@@ -30,8 +30,44 @@ from storage import casework, clocktable, inbox, invitations, models, publicity,
 from storage.migrate import upgrade
 
 DEFAULT_LOCK_TIMEOUT = 30.0
+# Execution options (engine.execution_options(...)) that change how a SQLite transaction begins:
+READ_ONLY = "sqlite_read_only"  # a plain BEGIN: a snapshot read that takes no writer lock (WAL never blocks it)
+URGENT = "sqlite_urgent"  # served before the other waiting writers of this process (the inbox's own writes)
+
+
+class WriterLock:
+    """One writer at a time among this process's threads; urgent waiters go first. A plain lock wakes its
+    waiters in no set order: the poller's inbox write (on which every reply waits) queued behind the
+    handlers' long transactions, half of the loaded /help latency (docs/BENCHMARKS.md)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._held = False
+        self._urgent = 0
+
+    def acquire(self, timeout: float = -1, urgent: bool = False) -> bool:
+        with self._cond:
+            self._urgent += urgent
+            try:
+                got = self._cond.wait_for(lambda: not self._held and (urgent or not self._urgent),
+                                          None if timeout < 0 else timeout)
+                if got:
+                    self._held = True
+                return got
+            finally:
+                self._urgent -= urgent
+
+    def release(self) -> None:
+        with self._cond:
+            self._held = False
+            self._cond.notify_all()
+
+    def locked(self) -> bool:
+        return self._held
+
+
 # Each SQLite engine's writer lock (see make_engine), so a test can see when it is held.
-_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_WRITERS: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
 
 
 def database_url(url: str | URL) -> URL:
@@ -71,7 +107,7 @@ def make_engine(url: str | URL, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> E
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
-        writer = _WRITERS[engine] = threading.Lock()
+        writer = _WRITERS[engine] = WriterLock()
         holding: set[int] = set()  # the raw sqlite3 connections that hold `writer` (at most one)
 
         @event.listens_for(engine, "begin")
@@ -81,7 +117,11 @@ def make_engine(url: str | URL, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> E
             # 2 ms transaction sleeps long after the lock is free (measured: the bot idle a third of the
             # time under load, docs/BENCHMARKS.md). Another process still waits in SQLite as before; a
             # thread that cannot get this lock within the timeout goes on to SQLite's own wait.
-            if writer.acquire(timeout=lock_timeout):
+            options = conn.get_execution_options()
+            if options.get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+                return
+            if writer.acquire(timeout=lock_timeout, urgent=bool(options.get(URGENT))):
                 holding.add(id(_raw(conn.connection)))
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -124,7 +164,7 @@ def make_engine(url: str | URL, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> E
                                        "options": f"-c lock_timeout={millis}"})
 
 
-def sqlite_writer(engine: Engine) -> threading.Lock | None:
+def sqlite_writer(engine: Engine) -> WriterLock | None:
     """The lock this process's threads take before BEGIN IMMEDIATE on a SQLite engine (None otherwise)."""
     return _WRITERS.get(engine)
 
@@ -140,13 +180,39 @@ def create_schema(engine: Engine) -> None:
     upgrade(engine)
 
 
+def _with_option(engine: Engine, option: str) -> Engine:
+    """The engine with one SQLite begin option set (made once per engine, kept on it: a weak map from the
+    engine would be held alive by its own value; the same pool and events)."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    made: dict[str, Engine] = engine.__dict__.setdefault("_begin_options", {})
+    if option not in made:
+        made[option] = engine.execution_options(**{option: True})
+    return made[option]
+
+
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: everything inside commits together or not at all."""
-    with Session(engine, expire_on_commit=False) as session:
+def session_scope(engine: Engine, urgent: bool = False) -> Iterator[Session]:
+    """One transaction: everything inside commits together or not at all. `urgent`: ahead of the other
+    writers of this process waiting for SQLite's one write lock (the inbox's writes, which every reply waits
+    on)."""
+    bind = _with_option(engine, URGENT) if urgent else engine
+    with Session(bind, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A read-only transaction: on SQLite a snapshot that waits for no writer (nothing is flushed; whatever
+    the block changed is rolled back, and `session.new`/`session.dirty` show it was tried)."""
+    bind = _with_option(engine, READ_ONLY)
+    with Session(bind, expire_on_commit=False, autoflush=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()

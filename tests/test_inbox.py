@@ -267,3 +267,37 @@ def test_a_quick_row_of_another_chat_is_claimed_first_but_never_ahead_of_its_own
             inbox.finish(s, 1, [got[0].id])
     # 3 jumps the queue; 5 is quick too but waits behind 4, the earlier row of its own chat
     assert order == [3, 1, 2, 4, 5]
+
+
+def test_the_inbox_write_goes_before_the_handlers_waiting_for_sqlites_write_lock():
+    """storage/db.WriterLock: the poller's write (on which every reply waits) queued behind the handlers'
+    transactions under a plain lock, which wakes its waiters in no set order."""
+    import threading
+    import time
+
+    from storage.db import WriterLock
+
+    lock = WriterLock()
+    lock.acquire()
+    order: list[str] = []
+
+    def wait(name: str, urgent: bool) -> None:
+        assert lock.acquire(timeout=30, urgent=urgent)
+        order.append(name)
+        lock.release()
+
+    def waiters() -> int:
+        return len(lock._cond._waiters)  # type: ignore[attr-defined]  (CPython's Condition)
+
+    threads = []
+    for name, urgent in (("handler 1", False), ("handler 2", False), ("inbox", True)):
+        th = threading.Thread(target=wait, args=(name, urgent))
+        th.start()
+        threads.append(th)
+        while waiters() < len(threads):  # each is waiting before the next comes
+            time.sleep(0.001)
+    lock.release()
+    for th in threads:
+        th.join(30)
+    assert order[0] == "inbox" and sorted(order[1:]) == ["handler 1", "handler 2"]
+    assert not lock.locked() and lock.acquire(timeout=0)  # free again once they are through

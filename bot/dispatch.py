@@ -17,6 +17,10 @@ the error handler writes, `report_failure`):
 A row left `applied` by a process that died between its commit and its reply is claimed like any other
 (once its lease is free) and given to the application again: `claim_update` says "already applied" and
 the handler shows the current screen (`pending_rerenders` counts them).
+
+`local=True` (SQLite: this process is the inbox's only reader and writer) keeps the same rules in memory
+(bot/lanes.py): rows are taken without a claim transaction, finished rows are marked done in batches, and
+one extra worker takes only quick commands, so /help never waits for a worker to come free.
 """
 
 from __future__ import annotations
@@ -36,15 +40,18 @@ from sqlalchemy.orm.exc import StaleDataError
 from telegram import Update
 from telegram.ext import Application
 
+from bot.lanes import Entry, Lanes
 from storage import inbox
 from storage.db import session_scope
-from storage.inbox import Claimed, Handling, current_handling
+from storage.inbox import Claimed, Handling, Stored, current_handling
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BACKOFF = 30.0  # an update that failed for a reason not the user's is tried again at least this often
 UNREACHABLE_BACKOFF = 5.0  # and the inbox itself is looked at again this often while the database is away
 GIVE_UP_AFTER = dt.timedelta(hours=24)  # as long as Telegram itself keeps an undelivered update
+FINISH_EVERY = 0.1  # seconds: finished rows (local mode) are marked done together, at most this late
 
 
 def is_transient(error: BaseException | None) -> bool:
@@ -82,7 +89,8 @@ def backoff(attempt: int) -> dt.timedelta:
 class Dispatcher:
     def __init__(self, app: Application, engine: Engine, owner: int, *, workers: int = 8,
                  lease: dt.timedelta = dt.timedelta(seconds=60), executor: Executor | None = None,
-                 live_owners: Callable[[], set[int] | None] = lambda: None, idle: float = 1.0) -> None:
+                 live_owners: Callable[[], set[int] | None] = lambda: None, idle: float = 1.0,
+                 local: bool = False) -> None:
         self.app = app
         self.engine = engine
         self.owner = owner
@@ -95,17 +103,37 @@ class Dispatcher:
         self._generation = 0  # moves on with every kick: a kick during a claim is not missed
         self._unreachable = False
         self.handled = 0
+        self.lanes: Lanes | None = Lanes() if local else None
+        self._quick_waiting: list[asyncio.Future[None]] = []  # the quick-commands worker, when idle
+        self._finished: list[int] = []  # local mode: handled, not yet marked done in the database
+        self._finished_event = asyncio.Event()
+        self.loaded = False
 
     def kick(self, rows: int | None = None) -> None:
         """`rows` new rows were written (by this process): wake as many idle workers, not all of them. Waking
         every worker for one row had the others each run an empty claim transaction (a third of the claims
         in the capacity profile); a worker that finishes a row claims the next one itself."""
         self._generation += 1
-        woken = len(self._waiting) if rows is None else max(rows, 0)
-        for waiter in self._waiting[:woken]:
+        self._wake(self._waiting, rows)
+
+    def offer(self, rows: list[Stored]) -> None:
+        """Rows this process just stored (committed): in local mode they are queued here; either way as many
+        idle workers are woken."""
+        if self.lanes is None:
+            self.kick(len(rows))
+            return
+        added = self.lanes.add(rows)
+        if added:
+            self.kick(added)
+            if any(r.priority > 0 for r in rows):
+                self._wake(self._quick_waiting, None)
+
+    def _wake(self, waiting: list[asyncio.Future[None]], rows: int | None) -> None:
+        woken = len(waiting) if rows is None else max(rows, 0)
+        for waiter in waiting[:woken]:
             if not waiter.done():
                 waiter.set_result(None)
-        del self._waiting[:woken]
+        del waiting[:woken]
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -128,14 +156,127 @@ class Dispatcher:
         with session_scope(self.engine) as s:
             inbox.give_up(s, self.owner, row.id, error)
 
+    def _open_rows(self) -> list[Stored]:
+        with session_scope(self.engine) as s:
+            return inbox.open_rows(s)
+
+    def _finish_unleased(self, finished: list[int]) -> None:
+        with session_scope(self.engine) as s:
+            inbox.finish(s, None, finished)
+
     # -- the loop ----------------------------------------------------------------------------------
+    async def load(self, stop: asyncio.Event) -> None:
+        """Local mode: queue the rows a previous process left open (retried while the database is away)."""
+        failures = 0
+        while self.lanes is not None and not self.loaded and not stop.is_set():
+            try:
+                self.lanes.add(await self._db(self._open_rows))
+                self.loaded = True
+                self.kick()
+            except Exception as exc:  # noqa: BLE001 - the database is away: wait and look again
+                failures += 1
+                log.warning("inbox unreachable at start (%s); retrying", type(exc).__name__)
+                await self._sleep(stop, min(UNREACHABLE_BACKOFF, backoff(failures).total_seconds()))
+
     async def run(self, stop: asyncio.Event) -> None:
-        tasks = [asyncio.create_task(self._worker(stop), name=f"inbox-worker-{n}") for n in range(self.workers)]
+        if self.lanes is not None:
+            await self.load(stop)
+            tasks = [asyncio.create_task(self._local_worker(stop), name=f"inbox-worker-{n}")
+                     for n in range(self.workers)]
+            tasks.append(asyncio.create_task(self._local_worker(stop, quick=True), name="inbox-quick"))
+            tasks.append(asyncio.create_task(self._mark_finished(stop), name="inbox-finished"))
+        else:
+            tasks = [asyncio.create_task(self._worker(stop), name=f"inbox-worker-{n}")
+                     for n in range(self.workers)]
         try:
             await asyncio.gather(*tasks)
         finally:
             for task in tasks:
                 task.cancel()
+
+    async def _local_worker(self, stop: asyncio.Event, quick: bool = False) -> None:
+        """Local mode: take the next row from memory; only the outcome of a failure is written at once."""
+        assert self.lanes is not None
+        while not stop.is_set():
+            generation = self._generation
+            entry = self.lanes.take(min_priority=1 if quick else None)
+            if entry is None:
+                await self._wait_for_work(stop, generation, self._quick_waiting if quick else self._waiting,
+                                          self.lanes.next_due())
+                continue
+            outcome, error = await self._handle(entry.claimed())
+            if outcome == "done" or (outcome == "failed" and entry.status == inbox.APPLIED):
+                self._done(entry)
+            elif outcome == "retry" and not self._too_old(entry.claimed()):
+                wait = backoff(entry.attempts)
+                try:
+                    await self._db(self._retry_unleased, entry.id, wait, error)
+                except Exception:  # noqa: BLE001 - kept in memory all the same; retried from there
+                    log.warning("could not record the retry of update %s", entry.update_id)
+                self.lanes.retry(entry, utcnow() + wait)
+                self.kick()  # another row of higher priority may be free now that this lane waits
+            else:
+                try:
+                    status = await self._db(self._give_up_unleased, entry.id, error)
+                except Exception:  # noqa: BLE001 - tried again later, as if it had been a passing failure
+                    log.warning("could not record the outcome of update %s; it will be handled again",
+                                entry.update_id)
+                    self.lanes.retry(entry, utcnow() + backoff(entry.attempts))
+                    continue
+                if status == inbox.APPLIED:  # its answer was committed: shown once more
+                    self.lanes.retry(entry, utcnow(), inbox.APPLIED)
+                    self.kick()
+                else:
+                    self.lanes.done(entry)
+                    self.kick()
+
+    def _done(self, entry: Entry) -> None:
+        assert self.lanes is not None
+        self.lanes.done(entry)
+        self._finished.append(entry.id)
+        self._finished_event.set()
+        if len(self.lanes):
+            self.kick(1)  # the lane's next row (or another lane's) for an idle worker
+
+    def _retry_unleased(self, row_id: int, wait: dt.timedelta, error: str) -> None:
+        with session_scope(self.engine) as s:
+            inbox.retry_later(s, None, row_id, wait, error)
+
+    def _give_up_unleased(self, row_id: int, error: str) -> str | None:
+        with session_scope(self.engine) as s:
+            return inbox.give_up(s, None, row_id, error)
+
+    async def _mark_finished(self, stop: asyncio.Event) -> None:
+        """Local mode: the rows handled in the last FINISH_EVERY seconds marked done in one transaction. Until
+        then a row is `applied` (or still `pending`, when no handler claimed it): after a crash it is handed
+        over once more, which shows the current screen and changes nothing."""
+        failures = 0
+        while True:
+            if not self._finished:
+                self._finished_event.clear()
+                if stop.is_set():
+                    return
+                stopper = asyncio.create_task(stop.wait())
+                waiter = asyncio.create_task(self._finished_event.wait())
+                try:
+                    await asyncio.wait({stopper, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    stopper.cancel()
+                    waiter.cancel()
+                continue
+            if not stop.is_set():
+                await self._sleep(stop, FINISH_EVERY)
+            ids, self._finished = self._finished, []
+            try:
+                await self._db(self._finish_unleased, ids)
+                failures = 0
+            except Exception as exc:  # noqa: BLE001 - kept, and tried again; a crash now shows them again
+                self._finished = ids + self._finished
+                failures += 1
+                if stop.is_set() and failures > 3:
+                    log.info("could not mark %s update(s) finished before stopping (%s)", len(ids), exc)
+                    return
+                await self._sleep(stop, min(UNREACHABLE_BACKOFF, backoff(failures).total_seconds()))
 
     async def _worker(self, stop: asyncio.Event) -> None:
         finished: list[int] = []
@@ -181,17 +322,21 @@ class Dispatcher:
     def _too_old(self, row: Claimed) -> bool:
         return row.attempts > 1 and row.attempts * MAX_BACKOFF > GIVE_UP_AFTER.total_seconds()
 
-    async def _wait_for_work(self, stop: asyncio.Event, generation: int) -> None:
+    async def _wait_for_work(self, stop: asyncio.Event, generation: int,
+                             waiting: list[asyncio.Future[None]] | None = None,
+                             due: dt.datetime | None = None) -> None:
         if self._generation != generation:  # rows arrived while we were looking: look again
             return
+        waiting = self._waiting if waiting is None else waiting
+        timeout = self.idle if due is None else max(0.0, min(self.idle, (due - utcnow()).total_seconds()))
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append(waiter)
+        waiting.append(waiter)
         stopper = asyncio.create_task(stop.wait())
         try:
-            await asyncio.wait({waiter, stopper}, timeout=self.idle, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({waiter, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            if waiter in self._waiting:
-                self._waiting.remove(waiter)
+            if waiter in waiting:
+                waiting.remove(waiter)
             waiter.cancel()
             stopper.cancel()
 

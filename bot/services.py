@@ -106,17 +106,17 @@ class Node:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     # -- the inbox ------------------------------------------------------------------------------------
-    def _receive(self, batch: list[dict[str, Any]]) -> int:
-        with session_scope(self.engine) as s:
+    def _receive(self, batch: list[dict[str, Any]]) -> list[inbox.Stored]:
+        with session_scope(self.engine, urgent=True) as s:  # every reply waits on it: first in the writers' queue
             rank = self.runtime.router.commands.priority if self.runtime is not None else None
-            return inbox.receive(s, batch, self.settings.now(), rank)
+            return inbox.receive_rows(s, batch, self.settings.now(), rank)
 
     async def store(self, batch: list[dict[str, Any]]) -> int:
         """Commit a batch to the inbox (raises when the database cannot take it: then it is not confirmed)."""
         new = await self._db(self._receive, batch)
         if self.dispatcher is not None and new:
-            self.dispatcher.kick(new)
-        return new
+            self.dispatcher.offer(new)
+        return len(new)
 
     def _housekeeping(self, prune: bool) -> None:
         lease = dt.timedelta(seconds=self.settings.inbox_lease_seconds)
@@ -234,7 +234,8 @@ async def _main(app: Application, node: Node, settings: Settings, webhook: bool)
         await app.start()
         node.dispatcher = Dispatcher(app, node.engine, node.owner, workers=settings.update_workers,
                                      lease=dt.timedelta(seconds=settings.inbox_lease_seconds),
-                                     executor=node.executor, live_owners=node.live_owners)
+                                     executor=node.executor, live_owners=node.live_owners, local=node.sqlite)
+        await node.dispatcher.load(stop)  # (local mode) what a previous process left, before anything new
         tasks = [asyncio.create_task(node.dispatcher.run(stop), name="inbox"),
                  asyncio.create_task(node.housekeeping(stop), name="housekeeping"),
                  asyncio.create_task(node.leadership(stop, app), name="leadership")]

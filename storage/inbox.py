@@ -145,13 +145,33 @@ def _insert(session: Session):  # noqa: ANN202 - the dialect's INSERT construct 
     return insert(InboxUpdate.__table__)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class Stored:
+    """A row `receive_rows` wrote: what a single-process dispatcher needs to queue it without reading it back."""
+
+    id: int
+    update_id: int
+    lane: int
+    priority: int
+    payload: dict[str, Any]
+    status: str = PENDING
+    attempts: int = 0
+    not_before: dt.datetime | None = None
+
+
 def receive(session: Session, updates: Sequence[dict[str, Any]], now: dt.datetime,
             rank: Callable[[dict[str, Any]], int] | None = None) -> int:
-    """Write a batch of updates (Telegram's JSON); returns how many were new. Duplicates of an update seen
-    within the window are dropped here, so a redelivery never reaches a handler. `rank` gives each its
+    """Write a batch of updates (Telegram's JSON); returns how many were new."""
+    return len(receive_rows(session, updates, now, rank))
+
+
+def receive_rows(session: Session, updates: Sequence[dict[str, Any]], now: dt.datetime,
+                 rank: Callable[[dict[str, Any]], int] | None = None) -> list[Stored]:
+    """Write a batch of updates (Telegram's JSON); returns the rows that were new. Duplicates of an update
+    seen within the window are dropped here, so a redelivery never reaches a handler. `rank` gives each its
     claim priority (the bot layer knows which commands are quick)."""
     if not updates:
-        return 0
+        return []
     table = InboxUpdate.__table__
     batch: dict[int, dict[str, Any]] = {}
     for payload in updates:
@@ -175,8 +195,21 @@ def receive(session: Session, updates: Sequence[dict[str, Any]], now: dt.datetim
              "received_at": now, "attempts": 0, "priority": rank(p) if rank is not None else 0}
             for uid, p in batch.items()]
     result = session.execute(_insert(session).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
-                             .returning(table.c.id))
-    return len(result.all())
+                             .returning(table.c.id, table.c.update_id))
+    by_id = {row["update_id"]: row for row in rows}
+    return sorted((Stored(row_id, uid, by_id[uid]["lane"], by_id[uid]["priority"], by_id[uid]["payload"])
+                   for row_id, uid in result.all()), key=lambda r: r.id)
+
+
+def open_rows(session: Session) -> list[Stored]:
+    """Every row not yet finished, in order: what a single-process dispatcher queues when it starts."""
+    table = InboxUpdate.__table__
+    return [Stored(r.id, r.update_id, r.lane, r.priority, dict(r.payload or {}), r.status, r.attempts,
+                   aware(r.not_before) if r.not_before is not None else None)
+            for r in session.execute(
+                select(table.c.id, table.c.update_id, table.c.lane, table.c.priority, table.c.payload,
+                       table.c.status, table.c.attempts, table.c.not_before)
+                .where(table.c.status.in_(OPEN)).order_by(table.c.id))]
 
 
 def claim_update(session: Session, update_id: int | None, now: dt.datetime | None = None) -> bool:
@@ -242,30 +275,37 @@ def claim_next(session: Session, owner: int, lease: dt.timedelta, limit: int = 1
     return [Claimed(r.id, r.update_id, dict(r.payload or {}), r.status, r.attempts + 1) for r in rows]
 
 
-def finish(session: Session, owner: int, ids: Sequence[int]) -> None:
+def _leased_by(inbox: Any, owner: int | None) -> Any:
+    """`owner` None: the single process that holds no leases (SQLite) — its rows are its own."""
+    return inbox.c.lease_owner.is_(None) if owner is None else inbox.c.lease_owner == owner
+
+
+def finish(session: Session, owner: int | None, ids: Sequence[int]) -> None:
     """Handled and answered (or ignored, or failed for good): the lane moves on."""
     if not ids:
         return
     inbox = InboxUpdate.__table__
-    session.execute(update(inbox).where(inbox.c.id.in_(list(ids)), inbox.c.lease_owner == owner)
+    session.execute(update(inbox).where(inbox.c.id.in_(list(ids)), _leased_by(inbox, owner))
                     .values(status=DONE, finished_at=utcnow(), lease_owner=None, lease_until=None))
 
 
-def retry_later(session: Session, owner: int, row_id: int, wait: dt.timedelta, error: str) -> None:
+def retry_later(session: Session, owner: int | None, row_id: int, wait: dt.timedelta, error: str) -> None:
     """A failure that was not the user's doing: the row keeps its status (pending stays pending; applied
     stays applied, to be shown again) and is claimable again after `wait`. The lane waits with it."""
     inbox = InboxUpdate.__table__
-    session.execute(update(inbox).where(inbox.c.id == row_id, inbox.c.lease_owner == owner)
+    session.execute(update(inbox).where(inbox.c.id == row_id, _leased_by(inbox, owner))
                     .values(lease_owner=None, lease_until=None, not_before=utcnow() + wait, error=error[:500]))
 
 
-def give_up(session: Session, owner: int, row_id: int, error: str) -> None:
+def give_up(session: Session, owner: int | None, row_id: int, error: str) -> str | None:
     """A failure that retrying cannot cure (the user was told "internal error"): a pending row is done; an
-    applied one (the answer was committed, the reply was not shown) stays open to be shown once more."""
+    applied one (the answer was committed, the reply was not shown) stays open to be shown once more.
+    Returns the row's status now (None: not this owner's row)."""
     inbox = InboxUpdate.__table__
-    session.execute(update(inbox).where(inbox.c.id == row_id, inbox.c.lease_owner == owner)
+    session.execute(update(inbox).where(inbox.c.id == row_id, _leased_by(inbox, owner))
                     .values(status=_done_unless_applied(inbox), lease_owner=None, lease_until=None,
                             error=error[:500], finished_at=utcnow()))
+    return session.execute(select(inbox.c.status).where(inbox.c.id == row_id)).scalar()
 
 
 def _done_unless_applied(inbox: Any) -> Any:

@@ -62,9 +62,20 @@ class App:
             report_failure(exc)
 
 
-async def drain(engine, app, until, workers: int = 3) -> None:
+@pytest.fixture(params=[False, True], ids=["claims in the database", "claims in memory"])
+def local(request) -> bool:
+    """Each outcome holds with both ways of claiming: in SQL (several processes on PostgreSQL) and in
+    memory (the one process on SQLite, bot/lanes.py)."""
+    return request.param
+
+
+async def drain(engine, app, until, workers: int = 3, local: bool = False) -> None:
+    if local:  # as a process starting on SQLite does (bot/services.Node.claim): earlier leases are dead
+        with session_scope(engine) as s:
+            inbox.release_all(s)
     stop = asyncio.Event()
-    d = Dispatcher(app, engine, owner=42, workers=workers, lease=dt.timedelta(seconds=30), idle=0.05)
+    d = Dispatcher(app, engine, owner=42, workers=workers, lease=dt.timedelta(seconds=30), idle=0.05,
+                   local=local)
     task = asyncio.create_task(d.run(stop))
     try:
         async with asyncio.timeout(60):
@@ -85,28 +96,29 @@ def receive(engine, *payloads) -> None:
         inbox.receive(s, list(payloads), NOW)
 
 
-async def test_a_database_failure_keeps_the_update_and_it_is_applied_once_when_it_returns(engine, monkeypatch):
+async def test_a_database_failure_keeps_the_update_and_it_is_applied_once_when_it_returns(engine, monkeypatch,
+                                                                                           local):
     monkeypatch.setattr(dispatch, "backoff", lambda attempt: dt.timedelta(milliseconds=50))
     locked = OperationalError("UPDATE draft …", {}, Exception("database is locked"))
     receive(engine, text(1, 7, "answer"), text(2, 7, "next answer"), text(3, 8, "other chat"))
     app = App(engine, fail={"answer": [locked, locked]})
-    await drain(engine, app, lambda: len(app.applied) == 3)
+    await drain(engine, app, lambda: len(app.applied) == 3, local=local)
     assert app.applied.count("answer") == 1 and app.duplicates == []
     assert app.seen.count("answer") == 3  # two failures, then applied
     # chat 7's next update waited for the failed one: order is kept
     assert [b for b in app.applied if b != "other chat"] == ["answer", "next answer"]
 
 
-async def test_other_failures_and_ignored_updates_are_finished_not_retried(engine):
+async def test_other_failures_and_ignored_updates_are_finished_not_retried(engine, local):
     receive(engine, text(1, 7, "boom"), text(2, 7, "ignored sticker"), text(3, 7, "fine"))
     app = App(engine, fail={"boom": [ValueError("a bug")]})
-    await drain(engine, app, lambda: "fine" in app.applied)
+    await drain(engine, app, lambda: "fine" in app.applied, local=local)
     assert app.seen == ["boom", "ignored sticker", "fine"]  # each handed over once, in order
     with session_scope(engine) as s:
         assert {r.update_id: r.status for r in s.exec(select(InboxUpdate))} == {1: "done", 2: "done", 3: "done"}
 
 
-async def test_an_update_applied_before_a_crash_is_handed_over_again_and_changes_nothing(engine):
+async def test_an_update_applied_before_a_crash_is_handed_over_again_and_changes_nothing(engine, local):
     receive(engine, text(1, 7, "answer"), text(2, 7, "after"))
     with session_scope(engine) as s:  # a process applied update 1, then died before its reply
         inbox.claim_next(s, owner=13, lease=dt.timedelta(seconds=30))
@@ -114,7 +126,7 @@ async def test_an_update_applied_before_a_crash_is_handed_over_again_and_changes
     with session_scope(engine) as s:
         s.get(InboxUpdate, 1).lease_until = NOW  # its lease is over (on PostgreSQL: its process is gone)
     app = App(engine)
-    await drain(engine, app, lambda: "after" in app.applied)
+    await drain(engine, app, lambda: "after" in app.applied, local=local)
     assert app.duplicates == ["answer"]  # shown again (the handler renders the current screen), not re-applied
     assert app.applied == ["after"]
     with session_scope(engine) as s:
@@ -183,3 +195,80 @@ async def test_a_kick_for_one_new_row_wakes_one_idle_worker_not_all(engine, monk
         await asyncio.wait_for(task, 10)
     # the woken worker claimed the row, then looked once more (finishing it) and found nothing
     assert claims[before:] == [1, 0]
+
+
+async def test_in_memory_claims_take_no_claim_transaction_and_mark_rows_done_together(engine, monkeypatch):
+    """The capacity profile spent a third of its statements claiming and finishing rows one by one."""
+    finishes: list[int] = []
+    real = inbox.finish
+
+    def counted(session, owner, ids):
+        finishes.append(len(ids))
+        return real(session, owner, ids)
+
+    monkeypatch.setattr(inbox, "finish", counted)
+    monkeypatch.setattr(inbox, "claim_next", lambda *a, **k: pytest.fail("claimed through the database"))
+    monkeypatch.setattr(dispatch, "FINISH_EVERY", 0.3)
+    stop = asyncio.Event()
+    app = App(engine)
+    d = Dispatcher(app, engine, owner=42, workers=3, lease=dt.timedelta(seconds=30), idle=0.05, local=True)
+    task = asyncio.create_task(d.run(stop))
+    try:
+        async with asyncio.timeout(30):
+            while not d.loaded:
+                await asyncio.sleep(0.01)
+            payloads = [text(i, 100 + i % 4, f"answer {i}") for i in range(1, 13)]
+            with session_scope(engine) as s:  # stored after the start, as the poller does: offered, not read
+                d.offer(inbox.receive_rows(s, payloads, NOW))
+            while len(app.applied) < 12:
+                await asyncio.sleep(0.01)
+            while True:
+                with session_scope(engine) as s:
+                    if inbox.backlog(s) == 0:
+                        break
+                await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    assert sorted(app.applied) == sorted(f"answer {i}" for i in range(1, 13))
+    assert sum(finishes) == 12 and len(finishes) < 12  # in batches, not one transaction per row
+    for chat in range(4):  # each chat in its order
+        mine = [int(b.split()[1]) for b in app.applied if int(b.split()[1]) % 4 == chat]
+        assert mine == sorted(mine)
+
+
+async def test_a_quick_command_is_handled_while_every_worker_is_busy(engine):
+    """/help of an idle user is not queued behind the chats being handled: a worker of its own takes it."""
+    release = asyncio.Event()
+
+    class Slow(App):
+        async def process_update(self, update) -> None:
+            if update.message.text.startswith("slow"):
+                self.seen.append(update.message.text)
+                await release.wait()
+            await super().process_update(update)
+
+    stop = asyncio.Event()
+    app = Slow(engine)
+    d = Dispatcher(app, engine, owner=42, workers=2, lease=dt.timedelta(seconds=30), idle=0.05, local=True)
+    task = asyncio.create_task(d.run(stop))
+    try:
+        async with asyncio.timeout(30):
+            with session_scope(engine) as s:
+                d.offer(inbox.receive_rows(s, [text(1, 7, "slow 1"), text(2, 8, "slow 2"), text(3, 9, "slow 3")],
+                                           NOW))
+            while len(app.seen) < 2:  # both workers are held
+                await asyncio.sleep(0.01)
+            with session_scope(engine) as s:
+                d.offer(inbox.receive_rows(s, [text(4, 10, "/help")], NOW, rank=lambda p: 1))
+            while "/help" not in app.applied:
+                await asyncio.sleep(0.01)
+            assert app.applied == ["/help"]  # while "slow 1" and "slow 2" are still being handled
+            release.set()
+            while len(app.applied) < 4:
+                await asyncio.sleep(0.01)
+    finally:
+        release.set()
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    assert app.applied[0] == "/help" and sorted(app.applied[1:]) == ["slow 1", "slow 2", "slow 3"]

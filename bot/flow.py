@@ -23,7 +23,7 @@ from bot.i18n import render, t
 from bot.limits import TEXT_LIMIT, clip, split, utf16_len
 from bot.reply import Reply, View
 from dialogs.answers import migrate, steps_for
-from dialogs.model import UnitLookup, UnitMatch
+from dialogs.model import LoadedOnUse, UnitLookup, UnitMatch
 from dialogs.policy import Policy
 from dialogs.screens import ScreenBuilder
 from dialogs.steps import STEP_TITLES
@@ -74,12 +74,13 @@ class Flow:
                  uploads: list[UploadInfo] | None = None) -> View:
         # `uploads` from the action's own DraftView saves querying them a second time per update
         draft_view = (self._draft_view(act, draft) if uploads is None
-                      else DraftView(draft.state, copy.deepcopy(draft.answers), list(uploads), draft.revision))
+                      else DraftView(draft.state, copy.deepcopy(draft.answers), uploads, draft.revision))
         return self._render(self.screens.build(draft_view, notice=notice, error=error), act.lang, draft)
 
     def _draft_view(self, act: Act, draft: Draft) -> DraftView:
-        uploads = [UploadInfo(u.material_id, u.file_name, u.size, u.file_id, u.file_unique_id, u.mime_type, u.id)
-                   for u in repo.uploads_for(act.session, draft.id or 0)]
+        session, draft_id = act.session, draft.id or 0
+        uploads = LoadedOnUse(lambda: [UploadInfo(u.material_id, u.file_name, u.size, u.file_id, u.file_unique_id,
+                                                  u.mime_type, u.id) for u in repo.uploads_for(session, draft_id)])
         remembered = self._remembered(act, draft) if draft.state == "applicant" else {}
         return DraftView(draft.state, copy.deepcopy(draft.answers), uploads, draft.revision, remembered,
                          self._unit_lookup(act, draft))

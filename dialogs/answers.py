@@ -130,6 +130,11 @@ def steps_for(policy: Policy | None) -> list[str]:
     return [s for s in STEPS if applies(s, policy)]
 
 
+# The steps whose completeness depends on the files given (the rest never read `uploads`): a caller with
+# no files at hand need not fetch them for any other step.
+FILE_STEPS = frozenset({"materials", "summary"})
+
+
 def step_problem(step: str, policy: Policy | None, answers: dict[str, Any],
                  uploads: dict[str, int], today: dt.date | None = None) -> Text | None:
     """None when the step is complete; otherwise the message telling the user what is missing.

@@ -7,7 +7,8 @@ copies a stored draft into a `DraftView`, lets the wizard change it, and saves w
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections import UserList
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -17,6 +18,31 @@ from dialogs.text import Text
 
 # Files added in the terminal console carry this prefix in their file id: they are not on Telegram.
 CONSOLE_FILE_PREFIX = "console:"
+
+
+class LoadedOnUse(UserList):  # type: ignore[type-arg]
+    """A list read only when something looks at it. Most steps never look at the draft's files, and reading
+    them was one SELECT of every answer and press (the capacity profile, docs/BENCHMARKS.md). `load` runs
+    at most once, inside the transaction that made the list."""
+
+    def __init__(self, load: Callable[[], Iterable[Any]]) -> None:  # (UserList's own __init__ would load)
+        self._load: Callable[[], Iterable[Any]] | None = load
+        self._items: list[Any] = []
+
+    @property  # type: ignore[override]
+    def data(self) -> list[Any]:
+        if self._load is not None:
+            load, self._load = self._load, None
+            self._items = list(load())
+        return self._items
+
+    @data.setter
+    def data(self, value: list[Any]) -> None:
+        self._load, self._items = None, value
+
+    @property
+    def loaded(self) -> bool:
+        return self._load is None
 
 
 class DueLike(Protocol):

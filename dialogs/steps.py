@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from dialogs.answers import (
     FACTS_MIN_CHARS,
+    FILE_STEPS,
     MAX_UPLOAD_BYTES,
     STATUS_ACK,
     bars,
@@ -204,7 +205,7 @@ def rules(step: str) -> Callable[[WizardModel], Text | None]:
     """The step's validation from dialogs/answers.py, with the generated and typed materials counted and
     today's date (a lapsed document must have been confirmed: dialogs.status.needs_confirmation)."""
     def problem(m: WizardModel) -> Text | None:
-        return step_problem(step, m.policy, m.answers, m.provided(), m.env.today())
+        return step_problem(step, m.policy, m.answers, m.provided() if step in FILE_STEPS else {}, m.env.today())
     return problem
 
 
@@ -337,7 +338,7 @@ def _applicant_intro(m: WizardModel) -> list[Text]:
 
 
 def _applicant_problem(m: WizardModel) -> Text | None:
-    return step_problem("applicant", m.policy, m.answers, m.provided()) or identity_problem(m.answers)
+    return step_problem("applicant", m.policy, m.answers, {}) or identity_problem(m.answers)
 
 
 APPLICANT = Step("applicant", _applicant_intro, [APPLICANT_FORM], _applicant_problem)

@@ -236,3 +236,105 @@ def test_only_the_quick_commands_typed_as_messages_jump_the_inbox_queue(runtime)
     assert [priority(text(t)) for t in ("/new", "/start", "/units zhejiang", "help", "/nosuch", "")] == [0] * 6
     assert priority({"update_id": 2, "callback_query": {"id": "1", "data": "/help"}}) == 0
     assert priority({"update_id": 3, "edited_message": {"text": "/help"}}) == 0
+
+
+def _finishes_while_a_writer_holds_the_database(runtime, call):
+    """What `call` returned if it completed while another thread of this process held SQLite's write lock
+    (on PostgreSQL, while another transaction held a row lock on the users: reads do not wait for it); None
+    if it was still waiting."""
+    import threading
+
+    from storage.db import session_scope, sqlite_writer
+    from storage.models import User
+
+    writer = sqlite_writer(runtime.engine)
+    holding, done, result = threading.Event(), threading.Event(), []
+
+    def hold() -> None:
+        if writer is not None:
+            with writer_held(writer):
+                holding.set()
+                done.wait(20)
+            return
+        with session_scope(runtime.engine) as s:
+            s.exec(select(User).with_for_update()).all()
+            holding.set()
+            done.wait(20)
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    holding.wait(10)
+    worker = threading.Thread(target=lambda: result.append(call()), daemon=True)
+    worker.start()
+    worker.join(5)
+    finished = list(result)
+    done.set()
+    holder.join(10)
+    worker.join(40)
+    return finished[0] if finished else None
+
+
+class writer_held:
+    def __init__(self, lock) -> None:
+        self.lock = lock
+
+    def __enter__(self) -> None:
+        self.lock.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.lock.release()
+
+
+def test_a_quick_command_reads_without_waiting_for_the_writers(runtime):
+    """/help and /status answer from a snapshot: under load they no longer queue for SQLite's one write lock
+    behind every chat's transaction; a command that writes still waits its turn."""
+    who = Who(2020)
+    runtime.router.command(who, "start")  # a first contact is recorded the ordinary way
+    help_reply = runtime.router.command(who, "help")
+    assert _finishes_while_a_writer_holds_the_database(
+        runtime, lambda: runtime.router.command(who, "help", update_id=9_001)).view.text == help_reply.view.text
+    if runtime.engine.dialect.name == "sqlite":
+        assert _finishes_while_a_writer_holds_the_database(
+            runtime, lambda: runtime.router.command(who, "new", update_id=9_002)) is None
+
+
+def test_a_quick_command_from_a_first_contact_still_records_the_user(runtime):
+    from storage.models import User
+
+    runtime.router.command(Who(2021, first_name="新用户"), "help")
+    runtime.router.command(Who(2022), "start")
+    runtime.router.command(Who(2022, first_name="改了名"), "status")
+    with Session(runtime.engine) as s:
+        assert s.get(User, 2021) is not None
+        assert s.get(User, 2022).first_name == "改了名"
+
+
+def test_the_files_are_read_only_on_the_steps_that_show_or_check_them(flow, runtime):
+    """Reading the draft's files was one SELECT of every answer; now only where they matter, and the files
+    step still lists them and the review still checks them."""
+    import re
+
+    from sqlalchemy import event
+
+    who = Who(2023)
+    policy = flow.policies["zhejiang"]
+    third = project_steps(policy)[2]
+    reply = to_step(flow, who, "zhejiang", third.value)
+    reads: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        if re.search(r"\bFROM upload\b", statement):
+            reads.append(statement)
+
+    event.listen(runtime.engine, "before_cursor_execute", note)
+    try:
+        steps = happy_path(policy, start_date="2026-11-18")
+        at = next(i for i, s in enumerate(steps) if s.value == third.value)
+        first_file = next(i for i, s in enumerate(steps) if s.kind == "doc")
+        reply = play(flow, who, reply.view, steps[at:at + 1])  # a project field: no file in sight
+        assert reads == []
+        reply = play(flow, who, reply.view, steps[at + 1:first_file + 1])  # on to the first file sent
+        assert reads, "the files step reads the draft's files"
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", note)
+    assert "申请书" in reply.view.text  # the files step's list, with the generated 申请书 counted

@@ -38,29 +38,45 @@ URGENT = "sqlite_urgent"  # served before the other waiting writers of this proc
 class WriterLock:
     """One writer at a time among this process's threads; urgent waiters go first. A plain lock wakes its
     waiters in no set order: the poller's inbox write (on which every reply waits) queued behind the
-    handlers' long transactions, half of the loaded /help latency (docs/BENCHMARKS.md)."""
+    handlers' long transactions, half of the loaded /help latency (docs/BENCHMARKS.md). A release wakes one
+    waiter (an urgent one if any), not all of them: waking every waiter showed in the capacity profile."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
+        self._mutex = threading.Lock()
+        self._urgent_turn = threading.Condition(self._mutex)
+        self._normal_turn = threading.Condition(self._mutex)
         self._held = False
-        self._urgent = 0
+        self._urgent = 0  # urgent threads waiting
 
     def acquire(self, timeout: float = -1, urgent: bool = False) -> bool:
-        with self._cond:
-            self._urgent += urgent
-            try:
-                got = self._cond.wait_for(lambda: not self._held and (urgent or not self._urgent),
-                                          None if timeout < 0 else timeout)
-                if got:
-                    self._held = True
-                return got
-            finally:
-                self._urgent -= urgent
+        wait = None if timeout < 0 else timeout
+        with self._mutex:
+            if urgent:
+                self._urgent += 1
+                try:
+                    got = self._urgent_turn.wait_for(lambda: not self._held, wait)
+                finally:
+                    self._urgent -= 1
+            else:
+                got = self._normal_turn.wait_for(lambda: not self._held and not self._urgent, wait)
+            if got:
+                self._held = True
+            else:
+                self._hand_on()  # (a waiter that gave up may have been the one a release woke)
+            return got
 
     def release(self) -> None:
-        with self._cond:
+        with self._mutex:
             self._held = False
-            self._cond.notify_all()
+            self._hand_on()
+
+    def _hand_on(self) -> None:
+        if self._held:
+            return
+        if self._urgent:
+            self._urgent_turn.notify()
+        else:
+            self._normal_turn.notify()
 
     def locked(self) -> bool:
         return self._held

@@ -286,8 +286,8 @@ def test_the_inbox_write_goes_before_the_handlers_waiting_for_sqlites_write_lock
         order.append(name)
         lock.release()
 
-    def waiters() -> int:
-        return len(lock._cond._waiters)  # type: ignore[attr-defined]  (CPython's Condition)
+    def waiters() -> int:  # (CPython's Condition keeps its waiters in `_waiters`)
+        return len(lock._urgent_turn._waiters) + len(lock._normal_turn._waiters)  # type: ignore[attr-defined]
 
     threads = []
     for name, urgent in (("handler 1", False), ("handler 2", False), ("inbox", True)):
@@ -301,3 +301,31 @@ def test_the_inbox_write_goes_before_the_handlers_waiting_for_sqlites_write_lock
         th.join(30)
     assert order[0] == "inbox" and sorted(order[1:]) == ["handler 1", "handler 2"]
     assert not lock.locked() and lock.acquire(timeout=0)  # free again once they are through
+
+
+def test_the_writer_lock_lets_one_thread_in_at_a_time_and_loses_no_wake_up():
+    """A release wakes one waiter, not all: with urgent and ordinary threads contending, each gets its
+    turn (none is left sleeping while the lock is free) and no two hold it at once."""
+    import threading
+
+    from storage.db import WriterLock
+
+    lock = WriterLock()
+    inside, most, turns = [0], [0], []
+
+    def work(name: str, urgent: bool) -> None:
+        for _ in range(200):
+            assert lock.acquire(timeout=30, urgent=urgent)
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+            inside[0] -= 1
+            turns.append(name)
+            lock.release()
+
+    threads = [threading.Thread(target=work, args=(f"t{i}", i % 3 == 0)) for i in range(9)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert not any(th.is_alive() for th in threads)
+    assert most[0] == 1 and len(turns) == 9 * 200 and not lock.locked()

@@ -69,6 +69,15 @@ def local(request) -> bool:
     return request.param
 
 
+async def all_finished(engine) -> None:
+    """Until every row of the inbox is marked done."""
+    while True:
+        with session_scope(engine) as s:
+            if inbox.backlog(s) == 0:
+                return
+        await asyncio.sleep(0.02)
+
+
 async def drain(engine, app, until, workers: int = 3, local: bool = False) -> None:
     if local:  # as a process starting on SQLite does (bot/services.Node.claim): earlier leases are dead
         with session_scope(engine) as s:
@@ -81,11 +90,7 @@ async def drain(engine, app, until, workers: int = 3, local: bool = False) -> No
         async with asyncio.timeout(60):
             while not until():
                 await asyncio.sleep(0.02)
-            while True:  # and every row finished
-                with session_scope(engine) as s:
-                    if inbox.backlog(s) == 0:
-                        break
-                await asyncio.sleep(0.02)
+            await all_finished(engine)
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
@@ -222,11 +227,7 @@ async def test_in_memory_claims_take_no_claim_transaction_and_mark_rows_done_tog
                 d.offer(inbox.receive_rows(s, payloads, NOW))
             while len(app.applied) < 12:
                 await asyncio.sleep(0.01)
-            while True:
-                with session_scope(engine) as s:
-                    if inbox.backlog(s) == 0:
-                        break
-                await asyncio.sleep(0.02)
+            await all_finished(engine)
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)

@@ -177,11 +177,37 @@ def receive_rows(session: Session, updates: Sequence[dict[str, Any]], now: dt.da
     for payload in updates:
         batch.setdefault(int(payload["update_id"]), payload)
     prints = {uid: fingerprint(p) for uid, p in batch.items()}
+    rows = [{"update_id": uid, "lane": lane_of(p), "payload": p, "fingerprint": prints[uid], "status": PENDING,
+             "received_at": now, "attempts": 0, "priority": rank(p) if rank is not None else 0}
+            for uid, p in batch.items()]
+
+    def insert() -> dict[int, int]:
+        result = session.execute(_insert(session).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
+                                 .returning(table.c.id, table.c.update_id))
+        return {uid: row_id for row_id, uid in result.all()}
+
+    # Inserted first, looked at only when an id is already there (a redelivery, or an id reused): the
+    # SELECT before every INSERT was a statement per polled batch that almost never found anything.
+    inserted = insert()
+    known = [uid for uid in batch if uid not in inserted]
+    if known and _supersede(session, known, prints, now):
+        # an old row gave way: the batch is written again after it, so its ids stay in the batch's order
+        session.execute(delete(table).where(table.c.id.in_(list(inserted.values()))))
+        inserted = insert()
+    by_id = {row["update_id"]: row for row in rows}
+    return sorted((Stored(row_id, uid, by_id[uid]["lane"], by_id[uid]["priority"], by_id[uid]["payload"])
+                   for uid, row_id in inserted.items()), key=lambda r: r.id)
+
+
+def _supersede(session: Session, update_ids: list[int], prints: dict[int, str], now: dt.datetime) -> bool:
+    """Delete the stored rows these ids may replace: older than the window, or finished and different in
+    content (the id reused). Returns whether any was deleted; the others are duplicates, dropped."""
+    table = InboxUpdate.__table__
     cutoff = now - WINDOW
     superseded: list[int] = []
     for row_id, uid, fp, status, received in session.execute(
             select(table.c.id, table.c.update_id, table.c.fingerprint, table.c.status, table.c.received_at)
-            .where(table.c.update_id.in_(list(batch)))):
+            .where(table.c.update_id.in_(update_ids))):
         if aware(received) < cutoff:
             superseded.append(row_id)
             if status != DONE:
@@ -191,14 +217,7 @@ def receive_rows(session: Session, updates: Sequence[dict[str, Any]], now: dt.da
             superseded.append(row_id)
     if superseded:
         session.execute(delete(table).where(table.c.id.in_(superseded)))
-    rows = [{"update_id": uid, "lane": lane_of(p), "payload": p, "fingerprint": prints[uid], "status": PENDING,
-             "received_at": now, "attempts": 0, "priority": rank(p) if rank is not None else 0}
-            for uid, p in batch.items()]
-    result = session.execute(_insert(session).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
-                             .returning(table.c.id, table.c.update_id))
-    by_id = {row["update_id"]: row for row in rows}
-    return sorted((Stored(row_id, uid, by_id[uid]["lane"], by_id[uid]["priority"], by_id[uid]["payload"])
-                   for row_id, uid in result.all()), key=lambda r: r.id)
+    return bool(superseded)
 
 
 def open_rows(session: Session) -> list[Stored]:

@@ -60,6 +60,24 @@ def test_an_old_id_after_the_window_is_a_new_update(engine):
         assert inbox.claim_update(s, 1)  # and it is applied
 
 
+def test_a_reused_id_in_a_batch_keeps_the_batchs_order(engine):
+    """A batch is inserted first and looked at only on a conflict; when an old row gives way, the batch is
+    written again after it, so its rows stay in the order Telegram sent them (a chat's order is the ids')."""
+    with session_scope(engine) as s:
+        inbox.receive(s, [message(1, 7, "first")], DAY1)
+    [claimed] = claim(engine)
+    with session_scope(engine) as s:
+        inbox.finish(s, 99, [claimed.id])
+    week_later = DAY1 + dt.timedelta(days=7)
+    with session_scope(engine) as s:
+        stored = inbox.receive_rows(s, [message(1, 7, "a week later"), message(2, 7, "and then")], week_later)
+    assert [r.update_id for r in stored] == [1, 2] and stored[0].id < stored[1].id
+    assert [r.payload["message"]["text"] for r in sorted(rows(engine), key=lambda r: r.id)] == \
+        ["a week later", "and then"]
+    with session_scope(engine) as s:  # and a redelivery of both, within the window, is dropped
+        assert inbox.receive_rows(s, [message(1, 7, "a week later"), message(2, 7, "and then")], week_later) == []
+
+
 def test_within_the_window_a_different_update_with_a_done_id_is_not_dropped(engine):
     with session_scope(engine) as s:
         inbox.receive(s, [message(5, 7, "old")], DAY1)

@@ -40,7 +40,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from telegram import Update
 from telegram.ext import Application
 
-from bot.lanes import Entry, Lanes
+from bot.lanes import Lanes
 from storage import inbox
 from storage.db import session_scope
 from storage.inbox import Claimed, Handling, Stored, current_handling
@@ -225,12 +225,11 @@ class Dispatcher:
                     continue
                 if status == inbox.APPLIED:  # its answer was committed: shown once more
                     self.lanes.retry(entry, utcnow(), inbox.APPLIED)
-                    self.kick()
                 else:
                     self.lanes.done(entry)
-                    self.kick()
+                self.kick()
 
-    def _done(self, entry: Entry) -> None:
+    def _done(self, entry: Stored) -> None:
         assert self.lanes is not None
         self.lanes.done(entry)
         self._finished.append(entry.id)

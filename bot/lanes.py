@@ -22,30 +22,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
-from dataclasses import dataclass
 
-from storage.inbox import PENDING, Claimed, Stored
+from storage.inbox import Stored
 from storage.models import utcnow
-
-
-@dataclass
-class Entry:
-    id: int
-    update_id: int
-    lane: int
-    priority: int
-    payload: dict
-    status: str = PENDING
-    attempts: int = 0
-    not_before: dt.datetime | None = None
-
-    def claimed(self) -> Claimed:
-        return Claimed(self.id, self.update_id, self.payload, self.status, self.attempts)
 
 
 class Lanes:
     def __init__(self) -> None:
-        self._lanes: dict[int, deque[Entry]] = {}
+        self._lanes: dict[int, deque[Stored]] = {}
         self._busy: set[int] = set()
         self._known: set[int] = set()  # row ids queued or in flight: a row offered twice is queued once
 
@@ -60,8 +44,7 @@ class Lanes:
                 continue
             self._known.add(row.id)
             queue = self._lanes.setdefault(row.lane, deque())
-            queue.append(Entry(row.id, row.update_id, row.lane, row.priority, row.payload, row.status,
-                               row.attempts, row.not_before))
+            queue.append(row)
             if len(queue) > 1 and queue[-2].id > row.id:  # an earlier row offered late: back in id order,
                 head = queue.popleft() if row.lane in self._busy else None  # the one in flight stays first
                 ordered = sorted(queue, key=lambda e: e.id)
@@ -70,11 +53,11 @@ class Lanes:
             added += 1
         return added
 
-    def take(self, now: dt.datetime | None = None, min_priority: int | None = None) -> Entry | None:
+    def take(self, now: dt.datetime | None = None, min_priority: int | None = None) -> Stored | None:
         """The next row to handle, its lane then busy until `done`, `retry` or `again`; None when every lane
         is busy, backing off or empty (or, with `min_priority`, holds nothing that urgent at its head)."""
         now = now or utcnow()
-        best: Entry | None = None
+        best: Stored | None = None
         for lane, queue in self._lanes.items():
             if lane in self._busy or not queue:
                 continue
@@ -90,7 +73,7 @@ class Lanes:
             best.attempts += 1
         return best
 
-    def done(self, entry: Entry) -> None:
+    def done(self, entry: Stored) -> None:
         """Handled: the lane moves on."""
         queue = self._lanes.get(entry.lane)
         if queue and queue[0] is entry:
@@ -100,7 +83,7 @@ class Lanes:
         self._known.discard(entry.id)
         self._busy.discard(entry.lane)
 
-    def retry(self, entry: Entry, not_before: dt.datetime, status: str | None = None) -> None:
+    def retry(self, entry: Stored, not_before: dt.datetime, status: str | None = None) -> None:
         """Keep the row at its lane's head: handed over again from `not_before` (the lane waits with it)."""
         entry.not_before = not_before
         if status is not None:

@@ -145,9 +145,10 @@ def _insert(session: Session):  # noqa: ANN202 - the dialect's INSERT construct 
     return insert(InboxUpdate.__table__)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Stored:
-    """A row `receive_rows` wrote: what a single-process dispatcher needs to queue it without reading it back."""
+    """A row `receive_rows` wrote or `open_rows` read: what a single-process dispatcher queues without reading
+    it back (bot/lanes.py); its status, attempts and back-off change there as it is handled."""
 
     id: int
     update_id: int
@@ -157,6 +158,9 @@ class Stored:
     status: str = PENDING
     attempts: int = 0
     not_before: dt.datetime | None = None
+
+    def claimed(self) -> Claimed:
+        return Claimed(self.id, self.update_id, self.payload, self.status, self.attempts)
 
 
 def receive(session: Session, updates: Sequence[dict[str, Any]], now: dt.datetime,
@@ -321,10 +325,10 @@ def give_up(session: Session, owner: int | None, row_id: int, error: str) -> str
     applied one (the answer was committed, the reply was not shown) stays open to be shown once more.
     Returns the row's status now (None: not this owner's row)."""
     inbox = InboxUpdate.__table__
-    session.execute(update(inbox).where(inbox.c.id == row_id, _leased_by(inbox, owner))
-                    .values(status=_done_unless_applied(inbox), lease_owner=None, lease_until=None,
-                            error=error[:500], finished_at=utcnow()))
-    return session.execute(select(inbox.c.status).where(inbox.c.id == row_id)).scalar()
+    return session.execute(update(inbox).where(inbox.c.id == row_id, _leased_by(inbox, owner))
+                           .values(status=_done_unless_applied(inbox), lease_owner=None, lease_until=None,
+                                   error=error[:500], finished_at=utcnow())
+                           .returning(inbox.c.status)).scalar()
 
 
 def _done_unless_applied(inbox: Any) -> Any:

@@ -91,10 +91,10 @@ class Actions:
         records nothing (showing /help twice after a crash is harmless); a first contact, a changed name, or
         a body that turns out to change something is done the ordinary way instead."""
         with read_scope(self.engine) as session:
-            user = session.get(User, who.user_id)
-            if user is not None and not user.blocked_bot and (not who.first_name or user.first_name == who.first_name):
+            if session.get(User, who.user_id) is not None:  # (a first contact is inserted: the ordinary way)
+                user = repo.get_or_create_user(session, who.user_id, who.first_name, who.username)
                 reply = body(Act(session, who, user, self.language(user, who), update_id))
-                if not (session.new or session.dirty or session.deleted):
+                if not (session.new or session.dirty or session.deleted):  # not even the user's name changed
                     return reply
         return self.run(who, update_id, body)
 

@@ -76,7 +76,6 @@ class TelegramBot:
         # Quick commands (/help, /status …) get a thread of their own: in the shared pool they queued behind
         # the flow calls of every chat being handled (bot/lanes.py gives them a worker of their own too).
         self.quick_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quick")
-        self._quick = {c.name for c in self.router.commands if c.quick}
 
     async def _call(self, fn: Callable[..., T], *args: Any, pool: ThreadPoolExecutor | None = None) -> T:
         """A flow call, off the event loop."""
@@ -151,9 +150,12 @@ class TelegramBot:
             raise ApplicationHandlerStop
 
     def _command(self, name: str) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Any]:
+        command = self.router.commands.get(name)
+        pool = self.quick_pool if command is not None and command.quick else None
+
         async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             reply = await self._call(self.router.command, _who(update), name, list(context.args or []),
-                                     update.update_id, pool=self.quick_pool if name in self._quick else None)
+                                     update.update_id, pool=pool)
             await self.deliver(update, context, reply)
         return handle
 

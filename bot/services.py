@@ -235,7 +235,6 @@ async def _main(app: Application, node: Node, settings: Settings, webhook: bool)
         node.dispatcher = Dispatcher(app, node.engine, node.owner, workers=settings.update_workers,
                                      lease=dt.timedelta(seconds=settings.inbox_lease_seconds),
                                      executor=node.executor, live_owners=node.live_owners, local=node.sqlite)
-        await node.dispatcher.load(stop)  # (local mode) what a previous process left, before anything new
         tasks = [asyncio.create_task(node.dispatcher.run(stop), name="inbox"),
                  asyncio.create_task(node.housekeeping(stop), name="housekeeping"),
                  asyncio.create_task(node.leadership(stop, app), name="leadership")]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from dialogs.answers import provided_counts
+from dialogs.answers import FILE_STEPS, provided_counts
 from dialogs.policy import Policy
 from dialogs.text import Text
 
@@ -40,9 +40,6 @@ class LoadedOnUse(UserList):  # type: ignore[type-arg]
     def data(self, value: list[Any]) -> None:
         self._load, self._items = None, value
 
-    @property
-    def loaded(self) -> bool:
-        return self._load is None
 
 
 class DueLike(Protocol):
@@ -168,6 +165,11 @@ class WizardModel:
         """Upload counts, with the generated 申请书 and the typed 情况说明 counted as provided."""
         policy = self.policy
         return provided_counts(policy, self.answers, self.upload_counts()) if policy else self.upload_counts()
+
+    def provided_for(self, step: str) -> dict[str, int]:
+        """What `step_problem(step, …)` needs of the files: nothing (and so no read of them, `LoadedOnUse`)
+        unless the step is one whose completeness depends on them."""
+        return self.provided() if step in FILE_STEPS else {}
 
     def filing_deadline(self) -> Deadline | None:
         """The applicant's filing window, when the case was started by an authority on a given date."""

@@ -17,7 +17,6 @@ from typing import Any, Literal
 
 from dialogs.answers import (
     FACTS_MIN_CHARS,
-    FILE_STEPS,
     MAX_UPLOAD_BYTES,
     STATUS_ACK,
     bars,
@@ -205,7 +204,7 @@ def rules(step: str) -> Callable[[WizardModel], Text | None]:
     """The step's validation from dialogs/answers.py, with the generated and typed materials counted and
     today's date (a lapsed document must have been confirmed: dialogs.status.needs_confirmation)."""
     def problem(m: WizardModel) -> Text | None:
-        return step_problem(step, m.policy, m.answers, m.provided() if step in FILE_STEPS else {}, m.env.today())
+        return step_problem(step, m.policy, m.answers, m.provided_for(step), m.env.today())
     return problem
 
 
@@ -338,7 +337,7 @@ def _applicant_intro(m: WizardModel) -> list[Text]:
 
 
 def _applicant_problem(m: WizardModel) -> Text | None:
-    return step_problem("applicant", m.policy, m.answers, {}) or identity_problem(m.answers)
+    return step_problem("applicant", m.policy, m.answers, m.provided_for("applicant")) or identity_problem(m.answers)
 
 
 APPLICANT = Step("applicant", _applicant_intro, [APPLICANT_FORM], _applicant_problem)
@@ -518,7 +517,7 @@ MATERIALS = Step("materials", lambda m: [msg("wiz.materials.prompt", max_mb=MAX_
 def summary_problem(m: WizardModel) -> Text | None:
     """What still stands between the draft and submission: the rules' checks of every step (a lapsed
     document confirmed among them), then the applicant step's own (identity)."""
-    problem = step_problem("summary", m.policy, m.answers, m.provided(), m.env.today())
+    problem = step_problem("summary", m.policy, m.answers, m.provided_for("summary"), m.env.today())
     if problem is None:
         problem = identity_problem(m.answers)
     return problem

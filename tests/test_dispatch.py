@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from contextlib import asynccontextmanager
 
 import pytest
 from sqlalchemy.exc import OperationalError
@@ -69,6 +70,19 @@ def local(request) -> bool:
     return request.param
 
 
+@asynccontextmanager
+async def running(d: Dispatcher, timeout: float = 30):
+    """The dispatcher's workers running for the block (which must end within `timeout`), then stopped."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(d.run(stop))
+    try:
+        async with asyncio.timeout(timeout):
+            yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+
 async def all_finished(engine) -> None:
     """Until every row of the inbox is marked done."""
     while True:
@@ -82,18 +96,12 @@ async def drain(engine, app, until, workers: int = 3, local: bool = False) -> No
     if local:  # as a process starting on SQLite does (bot/services.Node.claim): earlier leases are dead
         with session_scope(engine) as s:
             inbox.release_all(s)
-    stop = asyncio.Event()
     d = Dispatcher(app, engine, owner=42, workers=workers, lease=dt.timedelta(seconds=30), idle=0.05,
                    local=local)
-    task = asyncio.create_task(d.run(stop))
-    try:
-        async with asyncio.timeout(60):
-            while not until():
-                await asyncio.sleep(0.02)
-            await all_finished(engine)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
+    async with running(d, timeout=60):
+        while not until():
+            await asyncio.sleep(0.02)
+        await all_finished(engine)
 
 
 def receive(engine, *payloads) -> None:
@@ -182,22 +190,16 @@ async def test_a_kick_for_one_new_row_wakes_one_idle_worker_not_all(engine, monk
         return found
 
     monkeypatch.setattr(Dispatcher, "_finish_and_claim", counted)
-    stop = asyncio.Event()
     app = App(engine)
     d = Dispatcher(app, engine, owner=42, workers=6, lease=dt.timedelta(seconds=30), idle=30.0)
-    task = asyncio.create_task(d.run(stop))
-    try:
-        async with asyncio.timeout(30):
-            while len(d._waiting) < 6:  # every worker looked once, found nothing and waits
-                await asyncio.sleep(0.01)
-            before = len(claims)
-            receive(engine, text(1, 7, "answer"))
-            d.kick(1)
-            while app.applied != ["answer"] or len(d._waiting) < 6:
-                await asyncio.sleep(0.01)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
+    async with running(d):
+        while len(d._waiting) < 6:  # every worker looked once, found nothing and waits
+            await asyncio.sleep(0.01)
+        before = len(claims)
+        receive(engine, text(1, 7, "answer"))
+        d.kick(1)
+        while app.applied != ["answer"] or len(d._waiting) < 6:
+            await asyncio.sleep(0.01)
     # the woken worker claimed the row, then looked once more (finishing it) and found nothing
     assert claims[before:] == [1, 0]
 
@@ -214,23 +216,17 @@ async def test_in_memory_claims_take_no_claim_transaction_and_mark_rows_done_tog
     monkeypatch.setattr(inbox, "finish", counted)
     monkeypatch.setattr(inbox, "claim_next", lambda *a, **k: pytest.fail("claimed through the database"))
     monkeypatch.setattr(dispatch, "FINISH_EVERY", 0.3)
-    stop = asyncio.Event()
     app = App(engine)
     d = Dispatcher(app, engine, owner=42, workers=3, lease=dt.timedelta(seconds=30), idle=0.05, local=True)
-    task = asyncio.create_task(d.run(stop))
-    try:
-        async with asyncio.timeout(30):
-            while not d.loaded:
-                await asyncio.sleep(0.01)
-            payloads = [text(i, 100 + i % 4, f"answer {i}") for i in range(1, 13)]
-            with session_scope(engine) as s:  # stored after the start, as the poller does: offered, not read
-                d.offer(inbox.receive_rows(s, payloads, NOW))
-            while len(app.applied) < 12:
-                await asyncio.sleep(0.01)
-            await all_finished(engine)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
+    async with running(d):
+        while not d.loaded:
+            await asyncio.sleep(0.01)
+        payloads = [text(i, 100 + i % 4, f"answer {i}") for i in range(1, 13)]
+        with session_scope(engine) as s:  # stored after the start, as the poller does: offered, not read
+            d.offer(inbox.receive_rows(s, payloads, NOW))
+        while len(app.applied) < 12:
+            await asyncio.sleep(0.01)
+        await all_finished(engine)
     assert sorted(app.applied) == sorted(f"answer {i}" for i in range(1, 13))
     assert sum(finishes) == 12 and len(finishes) < 12  # in batches, not one transaction per row
     for chat in range(4):  # each chat in its order
@@ -249,12 +245,10 @@ async def test_a_quick_command_is_handled_while_every_worker_is_busy(engine):
                 await release.wait()
             await super().process_update(update)
 
-    stop = asyncio.Event()
     app = Slow(engine)
     d = Dispatcher(app, engine, owner=42, workers=2, lease=dt.timedelta(seconds=30), idle=0.05, local=True)
-    task = asyncio.create_task(d.run(stop))
-    try:
-        async with asyncio.timeout(30):
+    async with running(d):
+        try:
             with session_scope(engine) as s:
                 d.offer(inbox.receive_rows(s, [text(1, 7, "slow 1"), text(2, 8, "slow 2"), text(3, 9, "slow 3")],
                                            NOW))
@@ -265,11 +259,8 @@ async def test_a_quick_command_is_handled_while_every_worker_is_busy(engine):
             while "/help" not in app.applied:
                 await asyncio.sleep(0.01)
             assert app.applied == ["/help"]  # while "slow 1" and "slow 2" are still being handled
-            release.set()
-            while len(app.applied) < 4:
-                await asyncio.sleep(0.01)
-    finally:
-        release.set()
-        stop.set()
-        await asyncio.wait_for(task, 10)
+        finally:
+            release.set()  # (before the workers are stopped: a held one would not stop)
+        while len(app.applied) < 4:
+            await asyncio.sleep(0.01)
     assert app.applied[0] == "/help" and sorted(app.applied[1:]) == ["slow 1", "slow 2", "slow 3"]

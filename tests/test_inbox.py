@@ -347,3 +347,30 @@ def test_the_writer_lock_lets_one_thread_in_at_a_time_and_loses_no_wake_up():
         th.join(60)
     assert not any(th.is_alive() for th in threads)
     assert most[0] == 1 and len(turns) == 9 * 200 and not lock.locked()
+
+
+def test_the_pollers_inbox_write_asks_for_the_writer_lock_as_urgent(tmp_path, monkeypatch):
+    """bot/services.Node._receive (the poller's and the webhook's write) is the urgent writer the lock
+    serves first; the handlers' transactions are not."""
+    from bot.config import Settings
+    from bot.services import Node
+    from storage.db import WriterLock
+
+    asked: list[bool] = []
+    real = WriterLock.acquire
+
+    def acquire(self, timeout=-1, urgent=False):
+        asked.append(urgent)
+        return real(self, timeout, urgent)
+
+    engine = make_engine(f"sqlite:///{tmp_path}/bot.db")
+    create_schema(engine)
+    monkeypatch.setattr(WriterLock, "acquire", acquire)
+    node = Node(engine, Settings(database_url=f"sqlite:///{tmp_path}/bot.db", bot_token="1:x", _env_file=None))
+    try:
+        assert [r.update_id for r in node._receive([message(1, 7)])] == [1]
+        with session_scope(engine) as s:
+            inbox.claim_update(s, 1)
+    finally:
+        node.release()
+    assert asked == [True, False]

@@ -16,7 +16,10 @@ a case acted on by one party at a time) rest on them:
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,6 +85,64 @@ class WriterLock:
         return self._held
 
 
+class FileWriterLock:
+    """The same order across the processes that write one SQLite file (the bot and its flow processes,
+    bot/flowprocess.py). Between processes SQLite only has its busy handler, which sleeps 1, 2, 5 … 100 ms
+    between tries: a process that just committed takes the lock again long before the sleeper wakes, so the
+    poller's inbox write waited behind a flow process's back-to-back transactions for up to 100 ms (the loaded
+    /help p99, docs/BENCHMARKS.md). Here a writer takes `<db>.writer` before BEGIN IMMEDIATE; an urgent one
+    first closes `<db>.gate`, which every ordinary writer passes before queueing, so it is next.
+
+    POSIX record locks belong to a process, not a thread: the in-process WriterLock is taken first, so one
+    thread per process at most is here. A lock dies with its process. Waits are tries 1 ms apart up to the
+    timeout, after which the writer goes on to SQLite's own wait, as before."""
+
+    def __init__(self, database: Path) -> None:
+        self._paths = (database.with_name(database.name + ".gate"), database.with_name(database.name + ".writer"))
+        self._fds: tuple[int, int] | None = None
+        self._pid = -1
+
+    def _files(self) -> tuple[int, int]:
+        if self._fds is None or self._pid != os.getpid():  # (a forked child opens its own)
+            self._fds = tuple(os.open(p, os.O_RDWR | os.O_CREAT, 0o600) for p in self._paths)  # type: ignore[assignment]
+            self._pid = os.getpid()
+        assert self._fds is not None
+        return self._fds
+
+    @staticmethod
+    def _take(fd: int, mode: int, deadline: float) -> bool:
+        while True:
+            try:
+                fcntl.lockf(fd, mode | fcntl.LOCK_NB)
+                return True
+            except OSError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.001)
+
+    def acquire(self, timeout: float, urgent: bool = False) -> bool:
+        gate, writer = self._files()
+        deadline = time.monotonic() + timeout
+        if urgent:
+            if not self._take(gate, fcntl.LOCK_EX, deadline):
+                return False
+        elif self._take(gate, fcntl.LOCK_SH, deadline):
+            fcntl.lockf(gate, fcntl.LOCK_UN)
+        else:
+            return False
+        if self._take(writer, fcntl.LOCK_EX, deadline):
+            return True
+        if urgent:
+            fcntl.lockf(gate, fcntl.LOCK_UN)
+        return False
+
+    def release(self, urgent: bool = False) -> None:
+        gate, writer = self._files()
+        fcntl.lockf(writer, fcntl.LOCK_UN)
+        if urgent:
+            fcntl.lockf(gate, fcntl.LOCK_UN)
+
+
 # Each SQLite engine's writer lock (see make_engine), so a test can see when it is held.
 _WRITERS: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
 
@@ -124,7 +185,8 @@ def make_engine(url: str | URL, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> E
             cur.close()
 
         writer = _WRITERS[engine] = WriterLock()
-        holding: set[int] = set()  # the raw sqlite3 connections that hold `writer` (at most one)
+        files = FileWriterLock(path) if path is not None else None
+        holding: dict[int, bool | None] = {}  # raw connection holding `writer` → urgent, None: not `files`
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn) -> None:  # noqa: ANN001
@@ -137,8 +199,10 @@ def make_engine(url: str | URL, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> E
             if options.get(READ_ONLY):
                 conn.exec_driver_sql("BEGIN")
                 return
-            if writer.acquire(timeout=lock_timeout, urgent=bool(options.get(URGENT))):
-                holding.add(id(_raw(conn.connection)))
+            urgent = bool(options.get(URGENT))
+            if writer.acquire(timeout=lock_timeout, urgent=urgent):
+                across = files is not None and files.acquire(lock_timeout, urgent)
+                holding[id(_raw(conn.connection))] = urgent if across else None
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             except BaseException:
@@ -148,7 +212,9 @@ def make_engine(url: str | URL, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> E
         def _release(dbapi_conn) -> None:  # noqa: ANN001  (the pool's proxied DBAPI connection, or the raw one)
             key = id(_raw(dbapi_conn))
             if key in holding:
-                holding.discard(key)
+                urgent = holding.pop(key)
+                if urgent is not None and files is not None:
+                    files.release(urgent)
                 writer.release()
 
         # The lock is given up once SQLite's COMMIT or ROLLBACK has run. SQLAlchemy's "commit" and "rollback"

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.services import run
 
     runtime = build_runtime(settings)
-    app = TelegramBot(runtime).build()
+    app = TelegramBot(runtime, processes=True).build()
     return run(app, runtime, webhook=args.webhook)
 
 

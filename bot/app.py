@@ -14,6 +14,7 @@ import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from telegram import (
@@ -41,6 +42,7 @@ from telegram.ext import (
 from bot.callbacks import Namespace, pattern
 from bot.commands import split_command
 from bot.dispatch import first_attempt, report_failure
+from bot.flowprocess import FlowProcesses
 from bot.i18n import normalise_language, t
 from bot.limits import TEXT_LIMIT, TOAST_LIMIT, clip
 from bot.reply import Menu, OutFile, Reply, Who
@@ -67,8 +69,12 @@ def _markup(buttons: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup | None
 
 
 class TelegramBot:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, processes: bool = False) -> None:
+        """`processes`: run the flow calls in FLOW_PROCESSES processes of their own (bot/flowprocess.py), as
+        `python -m bot` does; otherwise (tests calling the application in-process) in the thread pool."""
         self.runtime = runtime
+        self.processes = processes and runtime.settings.flow_processes > 0
+        self.flows: FlowProcesses | None = None
         self.router = runtime.router
         self.settings = runtime.settings
         self._answered: set[str] = set()  # callback queries answered by a delivery still under way
@@ -80,6 +86,13 @@ class TelegramBot:
     async def _call(self, fn: Callable[..., T], *args: Any, pool: ThreadPoolExecutor | None = None) -> T:
         """A flow call, off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(pool or self.pool, functools.partial(fn, *args))
+
+    async def _flow(self, path: str, *args: Any) -> Any:
+        """A flow call that may change something (`path` names a runtime method, "router.press"): in a flow
+        process when there is one, else in the pool."""
+        if self.flows is not None:
+            return await self.flows.call(path, *args)
+        return await self._call(attrgetter(path)(self.runtime), *args)
 
     def build(self) -> Application:
         # no Updater: updates come through the inbox (bot/services.py: the poller or the webhook endpoint)
@@ -111,9 +124,14 @@ class TelegramBot:
         for admin_id in self.settings.admin_ids:
             await self._set_menu(app.bot, admin_id, Menu.ADMIN)
         await desk_buttons(app.bot, self.runtime)  # the members' menu button opens the desk (bot/web/desk.py)
+        if self.processes:
+            self.flows = FlowProcesses(self.settings, app.bot.username)
+            await self.flows.start()
         # the outbox sender and the reminder scheduler run in one process of all (bot/services.py)
 
     async def _post_stop(self, app: Application) -> None:
+        if self.flows is not None:
+            self.flows.shutdown()
         self.pool.shutdown(wait=True)
         self.quick_pool.shutdown(wait=True)
 
@@ -154,8 +172,12 @@ class TelegramBot:
         pool = self.quick_pool if command is not None and command.quick else None
 
         async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-            reply = await self._call(self.router.command, _who(update), name, list(context.args or []),
-                                     update.update_id, pool=pool)
+            if pool is not None:  # read-only: here, in a snapshot (bot/actions.py `look`)
+                reply = await self._call(self.router.command, _who(update), name, list(context.args or []),
+                                         update.update_id, pool=pool)
+            else:
+                reply = await self._flow("router.command", _who(update), name, list(context.args or []),
+                                         update.update_id)
             await self.deliver(update, context, reply)
         return handle
 
@@ -164,27 +186,27 @@ class TelegramBot:
         assert message is not None
         name, args = split_command(message.text or "") or ("", [])
         await self.deliver(update, context,
-                           await self._call(self.router.command, _who(update), name, args, update.update_id))
+                           await self._flow("router.command", _who(update), name, args, update.update_id))
 
     def _press(self, namespace: Namespace | None) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Any]:
         async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             query = update.callback_query
             assert query is not None
-            reply = await self._call(self.router.press, _who(update), query.data or "", update.update_id, namespace)
+            reply = await self._flow("router.press", _who(update), query.data or "", update.update_id, namespace)
             await self.deliver(update, context, reply)
         return handle
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         assert message is not None
-        reply = await self._call(self.router.text, _who(update), message.text or "", update.update_id,
+        reply = await self._flow("router.text", _who(update), message.text or "", update.update_id,
                                  message.message_id)
         await self.deliver(update, context, reply)
 
     async def on_edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         assert message is not None
-        reply = await self._call(self.router.edited, _who(update), message.text or "", message.message_id,
+        reply = await self._flow("router.edited", _who(update), message.text or "", message.message_id,
                                  update.update_id)
         await self.deliver(update, context, reply)
 
@@ -200,7 +222,7 @@ class TelegramBot:
             upload = UploadInfo("", f"photo-{photo.file_unique_id}.jpg", photo.file_size or 0, photo.file_id,
                                 photo.file_unique_id, "image/jpeg")
         await self.deliver(update, context,
-                           await self._call(self.router.document, _who(update), upload, update.update_id))
+                           await self._flow("router.document", _who(update), upload, update.update_id))
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_user is None or update.effective_chat is None:
@@ -293,7 +315,7 @@ class TelegramBot:
                 shown = await context.bot.send_message(chat.id, text, reply_markup=markup)
                 message_id = shown.message_id
         if reply.draft_id is not None and message_id != reply.shown_message_id:
-            await self._call(self.runtime.flow.remember_message, reply.draft_id, message_id)
+            await self._flow("flow.remember_message", reply.draft_id, message_id)
         await self._send_files(context, chat.id, reply.files)
 
     @staticmethod
@@ -316,7 +338,7 @@ class TelegramBot:
         """Files go after the screen, so the buttons stay on the message the user was looking at. A file
         built on demand (the .docx) is built here, in the pool, after its update's transaction committed."""
         for f in files:
-            content = await self._call(lambda f=f: f.content)
+            content = f.content if f.built else await self._call(lambda f=f: f.content)
             if f.kind == "photo":
                 await context.bot.send_photo(chat_id, InputFile(content, filename=f.name), caption=f.caption)
             else:

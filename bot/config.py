@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     reminder_scan_seconds: float = 30.0
     # Threads that run flow calls (database work) and document and picture builds off the event loop.
     worker_threads: int = Field(default=4, ge=1, le=64)
+    # Processes that run the flow calls (the handlers' database work and document builds) beside the one
+    # that talks to Telegram, so the two use two cores; 0 runs them in the threads above (bot/flowprocess.py).
+    flow_processes: int = Field(default=1, ge=0, le=16)
     # Officer alert points for every running clock: "half", "due", "overdue" and numbers of working days left.
     officer_alerts: str = "half,2,due,overdue"
     # Webhook mode (`python -m bot --webhook`): Telegram POSTs updates to WEBHOOK_URL (https in

@@ -40,6 +40,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from telegram import Update
 from telegram.ext import Application
 
+from bot.flowprocess import FlowUnavailable
 from bot.lanes import Lanes
 from storage import inbox
 from storage.db import session_scope
@@ -59,6 +60,8 @@ def is_transient(error: BaseException | None) -> bool:
     failed for good is not. SQLAlchemy wraps driver errors: OperationalError covers a server that went
     away, "database is locked" and PostgreSQL's lock_timeout; a version conflict means another writer
     won the row and a second try reads the new state."""
+    if isinstance(error, FlowUnavailable):
+        return True
     if isinstance(error, sa_exc.DBAPIError):
         return isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)) or error.connection_invalidated
     return isinstance(error, (sa_exc.TimeoutError, sa_exc.DisconnectionError, StaleDataError))

@@ -50,13 +50,17 @@ class OutFile:
         self._content = content
 
     @property
+    def built(self) -> bool:
+        return not callable(self._content)
+
+    @property
     def content(self) -> bytes:
         if callable(self._content):
             self._content = self._content()
         return self._content
 
     def __repr__(self) -> str:
-        return f"OutFile({self.kind!r}, {self.name!r}, built={not callable(self._content)})"
+        return f"OutFile({self.kind!r}, {self.name!r}, built={self.built})"
 
 
 class Menu(StrEnum):

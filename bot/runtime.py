@@ -37,10 +37,12 @@ class Runtime:
     router: Router
 
 
-def build_runtime(settings: Settings | None = None) -> Runtime:
+def build_runtime(settings: Settings | None = None, migrate: bool = True) -> Runtime:
+    """`migrate` False: a flow process (bot/flowprocess.py), started by a process that already migrated."""
     settings = settings or Settings()
     engine = make_engine(settings.database_url, settings.db_lock_timeout)
-    create_schema(engine)
+    if migrate:
+        create_schema(engine)
     policies = load_policies()
     calendar = WorkCalendar()
     actions = Actions(engine, settings)

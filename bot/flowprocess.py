@@ -1,0 +1,105 @@
+"""The flow calls in a process of their own, so the bot uses two cores.
+
+Measured (docs/BENCHMARKS.md): with everything in one process the bot is bound to one core — the Telegram
+transport (PTB, httpx, the event loop) and the handlers' database work and document builds take turns on
+one GIL — while the machine has two. Here the handlers' calls into the router (a press, a typed answer, a
+file, a command that changes something) run in FLOW_PROCESSES child processes, each with a runtime of its
+own on the same database; the parent keeps the transport, the inbox, the quick commands (read-only
+snapshots, bot/actions.py `look`), the scheduler and the outbox.
+
+What crosses: the call's arguments (`Who`, texts, ids) and the `Reply`, whose files are built in the child
+after the call's transaction committed, as the parent's pool would have built them. Nothing else is shared:
+every state a handler changes is in the database, as with several processes on PostgreSQL.
+
+A child dies with its parent (PR_SET_PDEATHSIG), so a killed bot leaves no process writing behind it. A
+child that dies on its own makes the calls waiting on it fail as passing failures (the inbox hands those
+updates over again) and a new child is started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import multiprocessing
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from operator import attrgetter
+from typing import Any
+
+from bot.config import Settings
+from bot.reply import Reply
+
+log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1
+
+_runtime: Any = None  # the child's own runtime (bot/runtime.py), built once when the child starts
+
+
+class FlowUnavailable(ConnectionError):
+    """The flow process died under a call: a passing failure, the update is handed over again."""
+
+
+def _die_with_parent() -> None:
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:  # not Linux: the child still ends when its call queue closes with a clean stop
+        log.warning("flow process: cannot ask to end with the bot (no prctl)")
+
+
+def _start(settings: Settings, bot_username: str | None) -> None:
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it, after its last call
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s flow %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    from bot.runtime import build_runtime
+
+    global _runtime
+    _runtime = build_runtime(settings, migrate=False)
+    _runtime.officers.bot_username = bot_username
+
+
+def _ready() -> bool:
+    return _runtime is not None
+
+
+def _invoke(path: str, args: tuple[Any, ...]) -> Any:
+    result = attrgetter(path)(_runtime)(*args)
+    if isinstance(result, Reply):
+        for f in result.files:
+            _ = f.content  # built here, after the call's transaction committed; bytes cross, not a function
+    return result
+
+
+class FlowProcesses:
+    def __init__(self, settings: Settings, bot_username: str | None) -> None:
+        self.settings = settings
+        self.bot_username = bot_username
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.settings.flow_processes,
+                                   mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start, initargs=(self.settings, self.bot_username))
+
+    async def start(self) -> None:
+        """Start the children now, not on the first update (a child takes a second or two to start)."""
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(self._pool, _ready)
+                               for _ in range(self.settings.flow_processes)))
+
+    async def call(self, path: str, *args: Any) -> Any:
+        """`path` names a method of the runtime ("router.press"); it runs in a child on `args`."""
+        pool = self._pool
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, _invoke, path, args)
+        except BrokenProcessPool as exc:
+            if pool is self._pool:
+                log.error("a flow process died; starting a new one")
+                self._pool = self._new_pool()
+            raise FlowUnavailable("the flow process died") from exc
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

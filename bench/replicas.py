@@ -99,7 +99,8 @@ def measure(server: PrivatePostgres, processes: int, users: int, workdir: Path, 
     plans = workload(POLICY_KEYS, users)
     first = 3_000_000 + processes * 100_000 + run * 1_000_000
     with BotApiServer() as api, RoundRobinProxy([free_port() for _ in range(processes)]) as proxy:
-        bots = [WebhookBot(api, url, workdir, proxy.url, port, name=f"bench{processes}-{i}-run{run}", RATE_LIMITER="0")
+        bots = [WebhookBot(api, url, workdir, proxy.url, port, name=f"bench{processes}-{i}-run{run}", RATE_LIMITER="0",
+                            FLOW_PROCESSES="0")
                 for i, port in enumerate(proxy.backends)]
         for bot in bots:
             bot.start()

@@ -51,7 +51,8 @@ def _die_with_parent() -> None:
 
 def _start(settings: Settings, bot_username: str | None) -> None:
     _die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it, after its last call
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a terminal's Ctrl-C or a service manager's stop reaches the
+        signal.signal(sig, signal.SIG_IGN)  # whole group: the bot stops it after its last call
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s flow %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     from bot.runtime import build_runtime
@@ -99,6 +100,7 @@ class FlowProcesses:
             if pool is self._pool:
                 log.error("a flow process died; starting a new one")
                 self._pool = self._new_pool()
+                pool.shutdown(wait=False, cancel_futures=True)
             raise FlowUnavailable("the flow process died") from exc
 
     def shutdown(self) -> None:

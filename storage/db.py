@@ -97,10 +97,23 @@ class FileWriterLock:
     thread per process at most is here. A lock dies with its process. Waits are tries 1 ms apart up to the
     timeout, after which the writer goes on to SQLite's own wait, as before."""
 
+    _shared: dict[tuple[int, str], FileWriterLock] = {}
+    _shared_lock = threading.Lock()
+
     def __init__(self, database: Path) -> None:
         self._paths = (database.with_name(database.name + ".gate"), database.with_name(database.name + ".writer"))
         self._fds: tuple[int, int] | None = None
         self._pid = -1
+
+    @classmethod
+    def of(cls, database: Path) -> FileWriterLock:
+        """One per database file and process: every engine on the file shares its two descriptors (closing
+        one would drop the process's locks on the file, and one pair per engine leaked descriptors)."""
+        key = (os.getpid(), str(database.resolve()))
+        with cls._shared_lock:
+            if key not in cls._shared:
+                cls._shared[key] = cls(database)
+            return cls._shared[key]
 
     def _files(self) -> tuple[int, int]:
         if self._fds is None or self._pid != os.getpid():  # (a forked child opens its own)
@@ -185,7 +198,7 @@ def make_engine(url: str | URL, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> E
             cur.close()
 
         writer = _WRITERS[engine] = WriterLock()
-        files = FileWriterLock(path) if path is not None else None
+        files = FileWriterLock.of(path) if path is not None else None
         holding: dict[int, bool | None] = {}  # raw connection holding `writer` → urgent, None: not `files`
 
         @event.listens_for(engine, "begin")

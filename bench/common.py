@@ -69,3 +69,21 @@ def p95_ms(samples: Sequence[float]) -> float:
 
 def verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
+
+
+def process_tree(pid: int) -> list[int]:
+    """A process and every process under it, from /proc (a bot and its flow processes)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):  # ended while we looked
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import machine, verdict, write_section
+from bench.common import machine, process_tree, verdict, write_section
 from dialogs.policy import load_policies
 from tests.botapi import BotApiServer
 from tests.conftest import fresh_database
@@ -38,29 +38,16 @@ TARGET = 0.8
 POLICY_KEYS = ["dongguan", "zhejiang", "yunnan", "liaoning", "shanwei"]
 
 
-def _stat(pid: int | str) -> list[str]:
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
 def cpu_seconds(pid: int) -> float:
     """User+system CPU time of a process and of every process under it (the bot's flow processes,
     bot/flowprocess.py): shows whether a bot was the bottleneck of its run."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                children.setdefault(int(_stat(entry.name)[1]), []).append(int(entry.name))
-            except (OSError, IndexError, ValueError):  # ended while we looked
-                continue
-    ticks, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
+    ticks = 0
+    for each in process_tree(pid):
         try:
-            fields = _stat(current)
-        except OSError:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended while we looked
             continue
         ticks += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])  # (+ children reaped)
-        todo.extend(children.get(current, []))
     return ticks / os.sysconf("SC_CLK_TCK")
 
 

@@ -5,7 +5,7 @@
 The bot keeps no per-draft state in memory by design (a draft lives in the database and is loaded for one
 action), so the resident size of a process that has handled updates for 10,000 drafts should barely
 move. Each of N users sends /new (creating a draft, the first screen sent back); RSS of the real bot
-process (`python -m bot`, from /proc) is read after a warm-up of 500 drafts and again after all N, and
+process (`python -m bot` with its flow process, from /proc) is read after a warm-up of 500 drafts and again after all N, and
 the growth is divided by the drafts in between. Target ≤ 4 KB per draft.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlmodel import Session, func, select
 
-from bench.common import machine, verdict, write_section
+from bench.common import machine, process_tree, verdict, write_section
 from storage import inbox
 from storage.db import make_engine
 from storage.models import Draft
@@ -31,10 +31,19 @@ TARGET_KB = 4.0
 
 
 def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
+    """The resident size of the bot with its flow processes (bot/flowprocess.py), which hold the drafts'
+    work as much as the bot does."""
+    total = 0
+    for each in process_tree(pid):
+        try:
+            for line in Path(f"/proc/{each}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:  # ended while we looked
+            continue
+    if not total:
+        raise RuntimeError("no VmRSS")
+    return total
 
 
 def backlog(url: str) -> int:

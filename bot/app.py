@@ -126,7 +126,7 @@ class TelegramBot:
         await desk_buttons(app.bot, self.runtime)  # the members' menu button opens the desk (bot/web/desk.py)
         if self.processes:
             self.flows = FlowProcesses(self.settings, app.bot.username)
-            await self.flows.start()
+            self.flows.start()
         # the outbox sender and the reminder scheduler run in one process of all (bot/services.py)
 
     async def _post_stop(self, app: Application) -> None:

@@ -74,6 +74,13 @@ def _invoke(path: str, args: tuple[Any, ...]) -> Any:
     return result
 
 
+def _report_start(warming: asyncio.Future[list[Any]]) -> None:
+    """A child that cannot start (its runtime raised) would otherwise show only as every update delayed."""
+    failures = [r for r in warming.result() if isinstance(r, BaseException)] if not warming.cancelled() else []
+    if failures:
+        log.error("a flow process could not start: %r", failures[0])
+
+
 class FlowProcesses:
     def __init__(self, settings: Settings, bot_username: str | None) -> None:
         self.settings = settings
@@ -93,6 +100,7 @@ class FlowProcesses:
         loop = asyncio.get_running_loop()
         warm = [loop.run_in_executor(self._pool, _ready) for _ in range(self.settings.flow_processes)]
         self._warming = asyncio.ensure_future(asyncio.gather(*warm, return_exceptions=True))
+        self._warming.add_done_callback(_report_start)
 
     async def call(self, path: str, *args: Any) -> Any:
         """`path` names a method of the runtime ("router.press"); it runs in a child on `args`."""

@@ -89,9 +89,10 @@ class FileWriterLock:
     """The same order across the processes that write one SQLite file (the bot and its flow processes,
     bot/flowprocess.py). Between processes SQLite only has its busy handler, which sleeps 1, 2, 5 … 100 ms
     between tries: a process that just committed takes the lock again long before the sleeper wakes, so the
-    poller's inbox write waited behind a flow process's back-to-back transactions for up to 100 ms (the loaded
-    /help p99, docs/BENCHMARKS.md). Here a writer takes `<db>.writer` before BEGIN IMMEDIATE; an urgent one
-    first closes `<db>.gate`, which every ordinary writer passes before queueing, so it is next.
+    poller's inbox write could wait behind a flow process's back-to-back transactions for as long as they
+    went on (tests/test_flowprocess.py: over a thousand of them without the gate). Here a writer takes
+    `<db>.writer` before BEGIN IMMEDIATE; an urgent one first closes `<db>.gate`, which every ordinary writer
+    passes before queueing, so it is next.
 
     POSIX record locks belong to a process, not a thread: the in-process WriterLock is taken first, so one
     thread per process at most is here. A lock dies with its process. Waits are tries 1 ms apart up to the

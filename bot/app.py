@@ -48,8 +48,10 @@ from bot.limits import TEXT_LIMIT, TOAST_LIMIT, clip
 from bot.reply import Menu, OutFile, Reply, Who
 from bot.resilience import RetryingRateLimiter, record_blocked
 from bot.runtime import Runtime
+from bot.transport import AiohttpRequest
 from bot.web.desk import desk_buttons, set_desk_button
 from dialogs.wizard import UploadInfo
+from storage.inbox import current_handling
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -99,6 +101,8 @@ class TelegramBot:
         builder = (ApplicationBuilder().token(self.settings.bot_token).updater(None)
                    .base_url(self.settings.bot_api_base_url).base_file_url(self.settings.bot_api_file_url)
                    .post_init(self._post_init).post_stop(self._post_stop))
+        if self.settings.request_backend == "aiohttp":  # (bot/transport.py: why)
+            builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(connection_pool_size=1))
         if self.settings.rate_limiter:
             builder = builder.rate_limiter(RetryingRateLimiter(max_retries=3))
         app = builder.build()

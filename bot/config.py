@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     # PTB's AIORateLimiter keeps to Telegram's flood limits; the benchmarks switch it off to measure
     # the bot's own processing capacity rather than the 30 messages/s cap.
     rate_limiter: bool = True
+    # The HTTP library under PTB (bot/transport.py): aiohttp, or PTB's own httpx.
+    request_backend: Literal["aiohttp", "httpx"] = "aiohttp"
     # For time-machine tests and demonstrations only: pretend today is this date (Asia/Shanghai), or
     # that the clock stands at this instant (reminders and alerts are computed from it).
     today_override: dt.date | None = None

@@ -30,6 +30,14 @@ def test_memory_benchmark_runs(tmp_path):
     assert "KB" in report.read_text()
 
 
+def test_transport_benchmark_runs(tmp_path):
+    from bench import transport
+
+    report = tmp_path / "BENCHMARKS.md"
+    assert transport.main(["--calls", "16", "--concurrency", "2", "--repeats", "1", "--report", str(report)]) == 0
+    assert "aiohttp ÷ httpx" in report.read_text()
+
+
 def test_report_sections_are_replaced_not_appended(tmp_path):
     from bench.common import write_section
 

@@ -28,7 +28,7 @@ from sqlmodel import Session
 from bot.config import Settings
 from bot.i18n import normalise_language, t
 from bot.reply import Reply, Who
-from storage import repo
+from storage import inbox, repo
 from storage.db import read_scope, session_scope
 from storage.models import User
 
@@ -85,18 +85,22 @@ class Actions:
             reply.toast, reply.alert = t("err.conflict", act.lang), True
             return reply
 
-    def look(self, who: Who, update_id: int | None, body: Body) -> Reply:
+    def look(self, who: Who, update_id: int | None, body: Body, fallback: bool = True) -> Reply | None:
         """A read-only action (a quick command: /help, /status …) in a snapshot that waits for no writer:
         on SQLite it skips the queue for the one write lock behind the handlers of every other chat. It
         records nothing (showing /help twice after a crash is harmless); a first contact, a changed name, or
-        a body that turns out to change something is done the ordinary way instead."""
+        a body that turns out to change something is done the ordinary way instead — or, without `fallback`
+        (an update not yet stored, bot/dispatch.py `early`), not at all: None. Nor is an update answered
+        early that the inbox holds already (Telegram delivering it again): the inbox drops it as a duplicate."""
         with read_scope(self.engine) as session:
+            if not fallback and update_id is not None and inbox.is_stored(session, update_id):
+                return None
             if session.get(User, who.user_id) is not None:  # (a first contact is inserted: the ordinary way)
                 user = repo.get_or_create_user(session, who.user_id, who.first_name, who.username)
                 reply = body(Act(session, who, user, self.language(user, who), update_id))
                 if not (session.new or session.dirty or session.deleted):  # not even the user's name changed
                     return reply
-        return self.run(who, update_id, body)
+        return self.run(who, update_id, body) if fallback else None
 
     def language_of(self, who: Who) -> str:
         """For the transport's own messages (menus, errors): read-only, claims nothing."""

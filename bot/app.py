@@ -70,6 +70,10 @@ def _markup(buttons: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup | None
                                  for row in buttons])
 
 
+class EarlyDeclined(Exception):
+    """An update taken before its row was stored would change something: it is left to the inbox."""
+
+
 class TelegramBot:
     def __init__(self, runtime: Runtime, processes: bool = False) -> None:
         """`processes`: run the flow calls in FLOW_PROCESSES processes of their own (bot/flowprocess.py), as
@@ -91,7 +95,11 @@ class TelegramBot:
 
     async def _flow(self, path: str, *args: Any) -> Any:
         """A flow call that may change something (`path` names a runtime method, "router.press"): in a flow
-        process when there is one, else in the pool."""
+        process when there is one, else in the pool. Never for an update taken early, before its row was
+        stored (bot/dispatch.py `early`): that one is declined and handled from the inbox."""
+        handling = current_handling.get()
+        if handling is not None and handling.early:
+            raise EarlyDeclined(handling.update_id)
         if self.flows is not None:
             return await self.flows.call(path, *args)
         return await self._call(attrgetter(path)(self.runtime), *args)
@@ -177,8 +185,14 @@ class TelegramBot:
 
         async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             if pool is not None:  # read-only: here, in a snapshot (bot/actions.py `look`)
+                handling = current_handling.get()
+                early = handling is not None and handling.early
                 reply = await self._call(self.router.command, _who(update), name, list(context.args or []),
-                                         update.update_id, pool=pool)
+                                         update.update_id, early, pool=pool)
+                if reply is None:  # taken early, and answering would change something: done from the inbox
+                    raise EarlyDeclined(update.update_id)
+                if handling is not None:
+                    handling.early = False  # answered from here on: a failure now is this update's own
             else:
                 reply = await self._flow("router.command", _who(update), name, list(context.args or []),
                                          update.update_id)
@@ -237,6 +251,13 @@ class TelegramBot:
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Whatever broke, the user hears it in their language and nothing saved is touched: every
         flow call is one transaction, so a failure rolls back as a whole."""
+        handling = current_handling.get()
+        if handling is not None and handling.early:  # nothing was shown or changed: the inbox handles it
+            handling.declined = True
+            if not isinstance(context.error, EarlyDeclined):
+                log.info("update %s taken early failed (%s); handled from the inbox", handling.update_id,
+                         type(context.error).__name__)
+            return
         if isinstance(context.error, Forbidden) and isinstance(update, Update) and update.effective_user:
             log.info("user %s blocked the bot: %s", update.effective_user.id, context.error)
             await self._call(record_blocked, self.runtime.engine, update.effective_user.id)

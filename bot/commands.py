@@ -60,9 +60,13 @@ class Commands:
         command = self._commands.get(parsed[0].lower()) if parsed else None
         return 1 if command is not None and command.quick else 0
 
-    def run(self, who: Who, name: str, args: list[str], update_id: int | None = None) -> Reply:
-        """Run `/name args` as `who`; an unknown name is answered, not ignored."""
+    def run(self, who: Who, name: str, args: list[str], update_id: int | None = None,
+            peek: bool = False) -> Reply | None:
+        """Run `/name args` as `who`; an unknown name is answered, not ignored. `peek`: only a quick command,
+        only if it changes nothing (bot/actions.py `look`); otherwise None."""
         command = self._commands.get(name.lower())
+        if peek and (command is None or not command.quick):
+            return None
         if command is None:
             def unknown(act: Act) -> Reply:
                 return self._unknown(act, [name, *args])
@@ -73,7 +77,7 @@ class Commands:
             return command.run(act, args)
 
         if command.quick:
-            return self.actions.look(who, update_id, body)
+            return self.actions.look(who, update_id, body, fallback=not peek)
         return self.actions.run(who, update_id, body, (lambda act: current(act, args)) if current else None)
 
 

@@ -21,6 +21,13 @@ the handler shows the current screen (`pending_rerenders` counts them).
 `local=True` (SQLite: this process is the inbox's only reader and writer) keeps the same rules in memory
 (bot/lanes.py): rows are taken without a claim transaction, finished rows are marked done in batches, and
 one extra worker takes only quick commands, so /help never waits for a worker to come free.
+
+In local mode a quick command (/help, /status …) whose chat has nothing queued or in flight is also handed
+to the application straight from the poll (`early`), while its batch is being stored: storing waits for
+SQLite's one write lock, behind whichever handler holds it. Its chat's later updates wait for it as for any
+row. The handler may only read (bot/actions.py `look`); if answering would change something (a first
+contact) it declines and the stored row is handled as usual. An answered row is marked done once stored; a
+crash in between shows /help once more, which changes nothing.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ MAX_BACKOFF = 30.0  # an update that failed for a reason not the user's is tried
 UNREACHABLE_BACKOFF = 5.0  # and the inbox itself is looked at again this often while the database is away
 GIVE_UP_AFTER = dt.timedelta(hours=24)  # as long as Telegram itself keeps an undelivered update
 FINISH_EVERY = 0.1  # seconds: finished rows (local mode) are marked done together, at most this late
+EARLY_FORGET = dt.timedelta(minutes=10)  # an update answered early whose row was never stored as new
 
 
 def is_transient(error: BaseException | None) -> bool:
@@ -111,6 +119,12 @@ class Dispatcher:
         self._finished: list[int] = []  # local mode: handled, not yet marked done in the database
         self._finished_event = asyncio.Event()
         self.loaded = False
+        # local mode, by update id: updates taken early, their outcome (None while in flight) and when;
+        # and the stored rows of those still in flight
+        self._early: dict[int, tuple[str | None, dt.datetime]] = {}
+        self._early_rows: dict[int, Stored] = {}
+        self._early_tasks: set[asyncio.Task[None]] = set()  # (the loop keeps only weak references)
+        self.early_handled = 0
 
     def kick(self, rows: int | None = None) -> None:
         """`rows` new rows were written (by this process): wake as many idle workers, not all of them. Waking
@@ -125,11 +139,90 @@ class Dispatcher:
         if self.lanes is None:
             self.kick(len(rows))
             return
+        if self._early:
+            rows = [r for r in rows if not self._stored_early(r)]
         added = self.lanes.add(rows)
         if added:
             self.kick(added)
             if any(r.priority > 0 for r in rows):
                 self._wake(self._quick_waiting, None)
+
+    # -- quick commands straight from the poll (local mode) ------------------------------------------
+    def early(self, batch: list[dict[str, Any]], rank: Callable[[dict[str, Any]], int]) -> int:
+        """Hand the batch's quick commands to the application now, each whose chat is free (nothing queued
+        or in flight, no earlier update of it in this batch); returns how many were taken."""
+        if self.lanes is None or not self.loaded:
+            return 0
+        now = utcnow()
+        for uid in [u for u, (outcome, at) in self._early.items() if outcome is not None and now - at > EARLY_FORGET]:
+            del self._early[uid]
+        seen: set[int] = set()
+        taken = 0
+        for payload in batch:
+            lane = inbox.lane_of(payload)
+            first = lane not in seen
+            seen.add(lane)
+            update_id = int(payload["update_id"])
+            if not first or update_id in self._early or not self.lanes.free(lane) or rank(payload) <= 0:
+                continue
+            self.lanes.hold(lane)
+            self._early[update_id] = (None, now)
+            task = asyncio.get_running_loop().create_task(self._handle_early(update_id, lane, payload),
+                                                          name=f"early-{update_id}")
+            self._early_tasks.add(task)
+            task.add_done_callback(self._early_tasks.discard)
+            taken += 1
+        return taken
+
+    async def _handle_early(self, update_id: int, lane: int, payload: dict[str, Any]) -> None:
+        outcome = "declined"
+        try:
+            update = Update.de_json(payload, self.app.bot)
+            handling = Handling(-1, update_id, 1, early=True)
+            token = current_handling.set(handling)
+            try:
+                await self.app.process_update(update)
+            finally:
+                current_handling.reset(token)
+            if not handling.declined and not (handling.errors and handling.transient):
+                outcome = "answered"
+                self.early_handled += 1
+        except Exception:  # noqa: BLE001 - left to the inbox: the stored row is handled as usual
+            log.exception("update %s could not be handled early; handled from the inbox", update_id)
+        assert self.lanes is not None
+        self.lanes.release(lane)
+        self._early[update_id] = (outcome, utcnow())
+        row = self._early_rows.pop(update_id, None)
+        if row is not None:
+            self._settle_early(row, outcome)
+        self.kick()
+
+    def _stored_early(self, row: Stored) -> bool:
+        """Whether a stored row is kept out of the lanes: its update was taken early and is still in flight
+        (settled when it ends) or was answered (marked done). A declined one is queued as any row."""
+        entry = self._early.get(row.update_id)
+        if entry is None:
+            return False
+        if entry[0] is None:
+            self._early_rows[row.update_id] = row
+            return True
+        del self._early[row.update_id]
+        if entry[0] == "answered":
+            self._mark_done(row)
+            return True
+        return False
+
+    def _mark_done(self, row: Stored) -> None:
+        self._finished.append(row.id)
+        self._finished_event.set()
+
+    def _settle_early(self, row: Stored, outcome: str) -> None:
+        assert self.lanes is not None
+        del self._early[row.update_id]
+        if outcome == "answered":
+            self._mark_done(row)
+        else:
+            self.lanes.add([row])
 
     def _wake(self, waiting: list[asyncio.Future[None]], rows: int | None) -> None:
         woken = len(waiting) if rows is None else max(rows, 0)
@@ -196,6 +289,8 @@ class Dispatcher:
         finally:
             for task in tasks:
                 task.cancel()
+            if self._early_tasks:  # a /help being answered is let finish (its row is open: shown again)
+                await asyncio.wait(set(self._early_tasks), timeout=5)
 
     async def _local_worker(self, stop: asyncio.Event, quick: bool = False) -> None:
         """Local mode: take the next row from memory; only the outcome of a failure is written at once."""

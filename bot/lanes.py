@@ -90,6 +90,18 @@ class Lanes:
             entry.status = status
         self._busy.discard(entry.lane)
 
+    def free(self, lane: int) -> bool:
+        """Nothing of this lane is queued or in flight: an update of it may be handled at once."""
+        return lane not in self._busy and not self._lanes.get(lane)
+
+    def hold(self, lane: int) -> None:
+        """The lane is busy with an update handled before its row was stored (bot/dispatch.py `early`): its
+        later rows queue behind it until `release`."""
+        self._busy.add(lane)
+
+    def release(self, lane: int) -> None:
+        self._busy.discard(lane)
+
     def next_due(self) -> dt.datetime | None:
         """The earliest moment a backing-off head becomes claimable (for a worker deciding how long to sleep)."""
         times = [q[0].not_before for lane, q in self._lanes.items()

@@ -147,11 +147,12 @@ class Router:
         name = words[0][:32] if words else ""
         return self.researcher.open_screen(act, notice=t("err.unknown_command", act.lang, command=f"/{name}"))
 
-    def command(self, who: Who, name: str, args: list[str] | None = None, update_id: int | None = None) -> Reply:
+    def command(self, who: Who, name: str, args: list[str] | None = None, update_id: int | None = None,
+                peek: bool = False) -> Reply | None:
         # an id or code with a NUL is refused by its parser (bot/ids.py), not repaired; free text (a unit's
         # name in /units, /invite) loses it like typed text
         kept = list(args or []) if name in _ID_COMMANDS else [_no_nul(a) for a in args or []]
-        return self.commands.run(_clean(who), name, kept, update_id)
+        return self.commands.run(_clean(who), name, kept, update_id, peek)
 
     # -- button presses ---------------------------------------------------------------------------------
     def press(self, who: Who, data: str, update_id: int | None = None, namespace: Namespace | None = None) -> Reply:

@@ -112,7 +112,10 @@ class Node:
             return inbox.receive_rows(s, batch, self.settings.now(), rank)
 
     async def store(self, batch: list[dict[str, Any]]) -> int:
-        """Commit a batch to the inbox (raises when the database cannot take it: then it is not confirmed)."""
+        """Commit a batch to the inbox (raises when the database cannot take it: then it is not confirmed).
+        Its quick commands are handed over meanwhile (bot/dispatch.py `early`)."""
+        if self.dispatcher is not None and self.runtime is not None:
+            self.dispatcher.early(batch, self.runtime.router.commands.priority)
         new = await self._db(self._receive, batch)
         if self.dispatcher is not None and new:
             self.dispatcher.offer(new)

@@ -99,6 +99,10 @@ class Handling:
     attempt: int
     errors: list[BaseException] = field(default_factory=list)
     transient: bool = False
+    # Taken straight from the poll, before its row is stored (bot/dispatch.py `early`): the handler may only
+    # read; anything that would change something is `declined` and handled from the inbox like any row.
+    early: bool = False
+    declined: bool = False
 
 
 current_handling: ContextVar[Handling | None] = ContextVar("current_handling", default=None)
@@ -161,6 +165,12 @@ class Stored:
 
     def claimed(self) -> Claimed:
         return Claimed(self.id, self.update_id, self.payload, self.status, self.attempts)
+
+
+def is_stored(session: Session, update_id: int) -> bool:
+    """Whether the inbox holds this update already: a redelivery, which no handler sees twice."""
+    table = InboxUpdate.__table__
+    return session.execute(select(table.c.id).where(table.c.update_id == update_id).limit(1)).first() is not None
 
 
 def receive(session: Session, updates: Sequence[dict[str, Any]], now: dt.datetime,

@@ -174,6 +174,39 @@ def test_the_database_taken_away_during_an_answer_delays_it_and_applies_it_once(
             server.stop()
 
 
+def test_help_is_answered_while_another_writer_holds_sqlite_and_a_first_contact_waits_for_it(botapi, tmp_path):
+    """SQLite's one write lock held by someone else (as a handler's transaction holds it): the inbox write of
+    /help waits, its answer does not (bot/dispatch.py `early`: a read of the snapshot). A first contact's
+    /help records the user, so it waits for the lock like any update. Each is answered once. (The early
+    path is SQLite's: its own file here, whichever database the suite runs on.)"""
+    url = f"sqlite:///{tmp_path / 'early.db'}"
+    bot = BotProcess(botapi, url, tmp_path, DB_LOCK_TIMEOUT="1").start()
+    known, first = 8501, 8502
+    try:
+        Researcher(botapi, known).command("/start")
+        wait_inbox_done(url)
+        holder = sqlite3.connect(str(tmp_path / "early.db"), timeout=5, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            mark = botapi.mark()
+            botapi.user(first, first_name="新来的").send_text("/help")
+            botapi.user(known).send_text("/help")
+            reply = botapi.user(known).wait_for(None, timeout=10, since=mark)
+            assert HELP in reply["text"]
+            time.sleep(2.5)  # the inbox write has waited out its lock timeout at least once meanwhile
+            assert answers_to(botapi, first, HELP) == 0
+            assert "could not store" in bot.log()
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        botapi.user(first).wait_for(lambda m: HELP in m.get("text", ""), timeout=30, since=mark)
+        wait_inbox_done(url)
+        botapi.wait_idle(timeout=15, quiet=0.5)
+        assert answers_to(botapi, known, HELP) == 1 and answers_to(botapi, first, HELP) == 1
+    finally:
+        bot.stop()
+
+
 @pytest.mark.slow
 def test_a_url_encoded_postgresql_password_works(botapi, tmp_path):
     """The role's password has characters a URL must encode (`%`, `:`, `/`): the bot, its migrations and

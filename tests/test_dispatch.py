@@ -264,3 +264,119 @@ async def test_a_quick_command_is_handled_while_every_worker_is_busy(engine):
         while len(app.applied) < 4:
             await asyncio.sleep(0.01)
     assert app.applied[0] == "/help" and sorted(app.applied[1:]) == ["slow 1", "slow 2", "slow 3"]
+
+
+class Quick(App):
+    """A quick command handled as bot/app.py does: taken early, /help is answered from a read (nothing
+    claimed); anything that would write declines and is handled from the inbox."""
+
+    def __init__(self, engine, writes: tuple[str, ...] = ()) -> None:
+        super().__init__(engine)
+        self.writes = writes
+        self.early: list[str] = []
+
+    async def process_update(self, update) -> None:
+        handling = inbox.current_handling.get()
+        body = update.message.text
+        if handling is not None and handling.early:
+            with session_scope(self.engine) as s:  # (bot/actions.py `look` reads the same)
+                stored = inbox.is_stored(s, update.update_id)
+            if body in self.writes or stored:
+                handling.declined = True
+                return
+            self.early.append(body)
+            return
+        await super().process_update(update)
+
+
+def quick_rank(payload: dict) -> int:
+    return 1 if payload["message"]["text"].startswith("/") else 0
+
+
+async def started(d: Dispatcher) -> None:
+    while not d.loaded:
+        await asyncio.sleep(0.01)
+
+
+async def test_a_quick_command_is_answered_from_the_poll_before_its_batch_is_stored(engine):
+    """Storing waits for SQLite's one write lock: /help of a free chat does not wait with it. Its row, once
+    stored, is marked done and never handed to a handler again."""
+    app = Quick(engine)
+    d = Dispatcher(app, engine, owner=42, workers=2, lease=dt.timedelta(seconds=30), idle=0.05, local=True)
+    batch = [text(1, 7, "answer 1"), text(2, 8, "/help")]
+    async with running(d):
+        await started(d)
+        assert d.early(batch, quick_rank) == 1  # not "answer 1": only quick commands
+        while app.early != ["/help"]:
+            await asyncio.sleep(0.01)
+        assert app.seen == [] and app.applied == []  # nothing stored yet, nothing else handled
+        with session_scope(engine) as s:
+            d.offer(inbox.receive_rows(s, batch, NOW, quick_rank))
+        while app.applied != ["answer 1"]:
+            await asyncio.sleep(0.01)
+        await all_finished(engine)
+    assert app.early == ["/help"] and app.seen == ["answer 1"] and d.early_handled == 1
+
+
+async def test_a_quick_command_never_overtakes_its_own_chat(engine):
+    """Taken early only when its chat has nothing before it: not behind an earlier update in its batch, not
+    while its chat's row is being handled; and a chat's later update waits for the early one."""
+    release = asyncio.Event()
+
+    class Held(Quick):
+        async def process_update(self, update) -> None:
+            if update.message.text == "slow":
+                self.seen.append("slow")
+                await release.wait()
+            elif update.message.text == "/help" and inbox.current_handling.get().early:
+                self.early.append("/help")  # answered, its reply still on the way
+                await release.wait()
+                return
+            await super().process_update(update)
+
+    app = Held(engine)
+    d = Dispatcher(app, engine, owner=42, workers=2, lease=dt.timedelta(seconds=30), idle=0.05, local=True)
+    async with running(d):
+        await started(d)
+        try:
+            assert d.early([text(1, 7, "answer 1"), text(2, 7, "/status")], quick_rank) == 0
+            with session_scope(engine) as s:
+                d.offer(inbox.receive_rows(s, [text(3, 9, "slow")], NOW, quick_rank))
+            while app.seen != ["slow"]:
+                await asyncio.sleep(0.01)
+            assert d.early([text(4, 9, "/help")], quick_rank) == 0  # chat 9 is being handled
+            assert d.early([text(5, 10, "/help")], quick_rank) == 1
+            while not app.early:
+                await asyncio.sleep(0.01)
+            with session_scope(engine) as s:  # chat 10's next update, stored while its /help is in flight
+                d.offer(inbox.receive_rows(s, [text(5, 10, "/help"), text(6, 10, "answer 6")], NOW, quick_rank))
+            await asyncio.sleep(0.3)
+            assert "answer 6" not in app.seen
+        finally:
+            release.set()
+        while "answer 6" not in app.applied:
+            await asyncio.sleep(0.01)
+    assert "answer 6" in app.applied and "/help" not in app.seen  # the early /help was not handled again
+
+
+async def test_a_quick_command_that_would_change_something_is_handled_once_from_the_inbox(engine):
+    """A first contact writes (the user is recorded): declined early, handled from its stored row, once."""
+    app = Quick(engine, writes=("/help",))
+    d = Dispatcher(app, engine, owner=42, workers=2, lease=dt.timedelta(seconds=30), idle=0.05, local=True)
+    batch = [text(1, 7, "/help")]
+    async with running(d):
+        await started(d)
+        assert d.early(batch, quick_rank) == 1
+        while 1 in {uid for uid, (outcome, _at) in d._early.items() if outcome is None}:
+            await asyncio.sleep(0.01)
+        with session_scope(engine) as s:
+            d.offer(inbox.receive_rows(s, batch, NOW, quick_rank))
+        while app.applied != ["/help"]:
+            await asyncio.sleep(0.01)
+        await all_finished(engine)
+        d.early(batch, quick_rank)  # delivered again (a confirmation lost): the inbox holds it, declined
+        while any(outcome is None for outcome, _at in d._early.values()):
+            await asyncio.sleep(0.01)
+        with session_scope(engine) as s:
+            assert inbox.receive_rows(s, batch, NOW, quick_rank) == []  # and dropped as a duplicate
+    assert app.early == [] and app.applied == ["/help"] and d.early_handled == 0

@@ -4,7 +4,8 @@ It echoes each text (or file) as a new message with one inline button, and answe
 on each button press: the same Telegram calls per update our bot makes, with nothing behind them, so
 the ratio of the two throughputs is the cost of our dialog logic and database. It runs as its own
 process with the same transport settings as `python -m bot` (`ECHO_RATE_LIMITER=0` drops PTB's
-AIORateLimiter, as `RATE_LIMITER=0` does for ours).
+AIORateLimiter, as `RATE_LIMITER=0` does for ours; `ECHO_CONCURRENT=1` handles every update in a task of its
+own, as PTB's `concurrent_updates(True)` does, instead of one after another).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def main() -> None:
                .base_file_url(os.environ.get("BOT_API_FILE_URL", "")))
     if os.environ.get("ECHO_RATE_LIMITER", "1") not in ("0", "false", "False"):
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    if os.environ.get("ECHO_CONCURRENT", "0") not in ("0", "false", "False"):  # every update its own task
+        builder = builder.concurrent_updates(True)
     app = builder.build()
     app.add_handler(CallbackQueryHandler(on_press))
     app.add_handler(MessageHandler(filters.ALL, on_message))

@@ -9,6 +9,10 @@ the two share the machine's state as closely as a shared machine allows. Under l
 starting new applications (fresh users each time) until the prober has its samples, so every probe is
 taken while submissions are going on. The printed figure is the median over the rounds of loaded p99 ÷
 idle p99, with the spread.
+
+The same rounds are then run against the bare PTB echo bot (bench/echo_bot.py: it answers /help, as every
+text, with one message), its 20 users sending the same kinds of updates back to back: what the shared
+machine and the Bot API test server alone do to a waiting user's p99 under load, read beside ours.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import time
 from pathlib import Path
 
 from bench.common import machine, verdict, write_section
-from bench.dialog import POLICY_KEYS, Patient, _given, _ours, cpu_seconds, workload
+from bench.dialog import POLICY_KEYS, Patient, _echo, _given, _ours, cpu_seconds, workload
 from tests.botapi import BotApiServer
 from tests.conftest import fresh_database
 from tests.e2e import BotProcess, Researcher
@@ -51,8 +55,11 @@ def probe(server: BotApiServer, count: int, user_id: int = PROBE_ID) -> list[flo
     return samples
 
 
-def apply(r: Researcher, plan: list[Step], think: float) -> None:
+def apply(r: Researcher, plan: list[Step], think: float, echo: bool = False) -> None:
     """One application, pausing `think` seconds after each answer as a person reading the screen would."""
+    if echo:
+        _echo(r, plan)
+        return
     if think <= 0:
         _ours(r, plan)
         return
@@ -63,7 +70,7 @@ def apply(r: Researcher, plan: list[Step], think: float) -> None:
 
 
 def under_load(server: BotApiServer, users: int, count: int, first_id: int,
-               think: float = 0.0) -> tuple[list[float], int]:
+               think: float = 0.0, echo: bool = False) -> tuple[list[float], int]:
     """Probe while `users` researchers keep completing applications; returns (samples, submissions)."""
     stop = threading.Event()
     submitted = [0] * users
@@ -74,7 +81,7 @@ def under_load(server: BotApiServer, users: int, count: int, first_id: int,
         try:
             while not stop.is_set():
                 plan = workload(POLICY_KEYS[slot % len(POLICY_KEYS):] + POLICY_KEYS[:slot % len(POLICY_KEYS)], 1)[0]
-                apply(Patient(server, first_id + n * users + slot), plan, think)
+                apply(Patient(server, first_id + n * users + slot), plan, think, echo)
                 submitted[slot] += 1
                 n += 1
         except BaseException as exc:  # noqa: BLE001 - reported below
@@ -96,23 +103,26 @@ def under_load(server: BotApiServer, users: int, count: int, first_id: int,
 
 
 def measure(users: int, probes: int, rounds: int, database_url: str | None, workdir: Path,
-            think: float = 0.0) -> list[dict[str, float]]:
+            think: float = 0.0, echo: bool = False) -> list[dict[str, float]]:
     results = []
+    workdir.mkdir(parents=True, exist_ok=True)
     with BotApiServer() as server, (fresh_database(workdir) if database_url is None else _given(database_url)) as url:
-        bot = BotProcess(server, url, workdir, RATE_LIMITER="0").start()
+        bot = (BotProcess(server, "sqlite://", workdir, module="bench.echo_bot", ECHO_RATE_LIMITER="0",
+                          ECHO_CONCURRENT="1") if echo
+               else BotProcess(server, url, workdir, RATE_LIMITER="0")).start()
         try:
             probe(server, 20)  # warm-up: imports, connections, the help screen's first render
-            _ours(Patient(server, 4_900_000), workload(["dongguan"], 1)[0])  # and one .docx build
+            (_echo if echo else _ours)(Patient(server, 4_900_000), workload(["dongguan"], 1)[0])  # and one .docx
             for n in range(rounds):
                 idle = probe(server, probes)
                 cpu, began = cpu_seconds(bot.proc.pid), time.perf_counter()  # type: ignore[union-attr]
-                loaded, submitted = under_load(server, users, probes, 5_000_000 + n * 1_000_000, think)
+                loaded, submitted = under_load(server, users, probes, 5_000_000 + n * 1_000_000, think, echo)
                 busy = (cpu_seconds(bot.proc.pid) - cpu) / (time.perf_counter() - began)  # type: ignore[union-attr]
                 results.append({"idle_p99": p99(idle), "idle_median": statistics.median(idle),
                                 "loaded_p99": p99(loaded), "loaded_median": statistics.median(loaded),
                                 "ratio": p99(loaded) / p99(idle), "submitted": submitted, "bot_busy": busy})
                 r = results[-1]
-                print(f"round {n + 1}: idle p99 {r['idle_p99'] * 1000:.0f} ms, loaded p99 "
+                print(f"{'echo ' if echo else ''}round {n + 1}: idle p99 {r['idle_p99'] * 1000:.0f} ms, loaded p99 "
                       f"{r['loaded_p99'] * 1000:.0f} ms, ratio {r['ratio']:.2f}; {submitted} submissions, "
                       f"bot CPU busy {busy:.0%}", flush=True)
         finally:
@@ -131,13 +141,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, default=None, help="default: docs/BENCHMARKS.md")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        results = measure(args.users, args.probes, args.rounds, args.database_url, Path(tmp), args.think)
+        results = measure(args.users, args.probes, args.rounds, args.database_url, Path(tmp) / "ours", args.think)
+        echoed = measure(args.users, args.probes, args.rounds, None, Path(tmp) / "echo", args.think, echo=True)
     ratios = [r["ratio"] for r in results]
     ratio = statistics.median(ratios)
+    echo_ratios = [r["ratio"] for r in echoed]
     db = "PostgreSQL" if args.database_url and args.database_url.startswith("postgres") else "SQLite"
-    rows = [f"| {i + 1} | {r['idle_median'] * 1000:.0f} / {r['idle_p99'] * 1000:.0f} ms | "
+    rows = [f"| {who} {i + 1} | {r['idle_median'] * 1000:.0f} / {r['idle_p99'] * 1000:.0f} ms | "
             f"{r['loaded_median'] * 1000:.0f} / {r['loaded_p99'] * 1000:.0f} ms | {int(r['submitted'])} | "
-            f"{r['bot_busy']:.0%} | **{r['ratio']:.2f}** |" for i, r in enumerate(results)]
+            f"{r['bot_busy']:.0%} | **{r['ratio']:.2f}** |"
+            for who, rs in (("ours", results), ("echo bot", echoed)) for i, r in enumerate(rs)]
     body = "\n".join([
         f"Measured {machine()} · {args.users} researchers submitting, database {db}, no rate limiter, "
         f"{args.probes} /help probes per phase, researchers pausing {args.think:g} s after each answer.",
@@ -146,13 +159,15 @@ def main(argv: list[str] | None = None) -> int:
         f"then while {args.users} researchers keep completing applications (each submission builds its .docx). "
         "Each round measures both phases on the same bot process.",
         "",
-        "| round | idle median / p99 | loaded median / p99 | applications completed in the loaded phase | bot CPU busy (loaded) "
+        "| bot, round | idle median / p99 | loaded median / p99 | applications completed in the loaded phase "
+        "| bot CPU busy (loaded) "
         "| loaded p99 ÷ idle p99 |",
         "|---|---|---|---|---|---|",
         *rows,
         "",
         f"Median ratio **{ratio:.2f}×** (spread {min(ratios):.2f}–{max(ratios):.2f} over {len(ratios)} rounds); "
-        f"target ≤ {TARGET}: {verdict(ratio <= TARGET)}.",
+        f"target ≤ {TARGET}: {verdict(ratio <= TARGET)}. The bare echo bot under its own load, same rounds: "
+        f"median **{statistics.median(echo_ratios):.2f}×** (spread {min(echo_ratios):.2f}–{max(echo_ratios):.2f}).",
     ])
     print(body)
     name = "responsiveness" if args.think <= 0 else "responsiveness-paced"

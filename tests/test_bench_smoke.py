@@ -67,6 +67,7 @@ def test_responsiveness_benchmark_runs(tmp_path):
     assert responsiveness.main(["--users", "2", "--probes", "5", "--rounds", "1", "--report", str(report)]) == 0
     text = report.read_text()
     assert "<!-- bench:responsiveness -->" in text and "loaded p99 ÷ idle p99" in text and "Median ratio" in text
+    assert "| echo bot 1 |" in text and "bare echo bot under its own load" in text
 
 
 def test_p99_takes_the_99th_percentile_sample():

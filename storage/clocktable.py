@@ -33,7 +33,7 @@ class ClockRow(SQLModel, table=True):
     provisional: bool = False
     fired_through: dt.datetime | None = None
     next_fire_at: dt.datetime | None = Field(default=None, index=True)
-    updated_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)  # when a refresh last changed it (scheduler/reminders.py)
 
 
 class SchedulerState(SQLModel, table=True):

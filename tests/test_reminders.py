@@ -244,3 +244,45 @@ def test_the_failure_report_is_nudged_while_it_is_due(world):
         s.commit()
     [nudge] = tick(world, "2026-11-05T09:00", "nudge:")
     assert "失败原因分析书面报告" in nudge.text and "第十一条" in nudge.text
+
+
+def test_an_answer_that_moves_no_clock_writes_no_clock_row(world):
+    """Two answers the same morning leave the silence reminder at the same 09:00: the second writes the draft
+    and nothing else (its clock rows are read, not updated). An answer days later moves it, and is written."""
+    from sqlalchemy import event
+
+    from storage.clocktable import ClockRow
+
+    engine = world[0]
+    with Session(engine) as s:
+        draft = Draft(user_id=APPLICANT, policy_key="shanwei", policy_version=1, state="facts",
+                      answers={"policy": "shanwei"}, updated_at=at("2026-11-02T09:00").astimezone(dt.UTC))
+        s.add(draft)
+        s.commit()
+        draft_id = draft.id
+    updates: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            updates.append(statement.split()[1].strip('"'))
+
+    def answer(when: str, value: str) -> dt.datetime | None:
+        updates.clear()
+        CLOCK.append(at(when))
+        with Session(engine) as s:
+            d = s.get(Draft, draft_id)
+            d.answers = {**d.answers, "note": value}
+            d.updated_at = at(when).astimezone(dt.UTC)
+            s.commit()
+            row = s.exec(select(ClockRow).where(ClockRow.owner_id == draft_id, ClockRow.limit_id == "_silence")).one()
+            return row.next_fire_at
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        first = answer("2026-11-02T10:00", "一")
+        second = answer("2026-11-02T11:00", "二")
+        assert second == first and updates == ["draft"]
+        later = answer("2026-11-04T10:00", "三")
+        assert later > first and sorted(updates) == ["clockrow", "draft"]
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)

@@ -24,8 +24,9 @@ BUCKETS: list[tuple[str, tuple[str, ...]]] = [
                                                   "dialogs/documents", "/documents/")),
     ("database (SQLAlchemy, sqlite3, psycopg)", ("/sqlalchemy/", "/sqlmodel/", "sqlite3", "/psycopg",
                                                  "storage/")),
-    ("Telegram HTTP and objects (PTB, httpx)", ("/telegram/", "/httpx/", "/httpcore/", "/h11/", "/anyio/",
-                                                "/ssl.py", "/socket.py")),
+    ("Telegram HTTP and objects (PTB, aiohttp, httpx)", ("/telegram/", "/aiohttp/", "/multidict/", "/yarl/",
+                                                         "/httpx/", "/httpcore/", "/h11/", "/anyio/", "/ssl.py",
+                                                         "/socket.py", "urllib/parse.py")),
     ("our dialog logic and rendering (bot/, dialogs/)", ("/bot/", "/dialogs/")),
     ("JSON", ("/json/",)),
     ("event loop and threads (asyncio, concurrent.futures)", ("/asyncio/", "/concurrent/", "/threading.py",
@@ -43,18 +44,28 @@ OURS = re.compile(r"(^|/)(bot|dialogs|storage)/")
 FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
 
-def parse(path: Path) -> list[tuple[str, list[tuple[str, str]], int]]:
-    """[(raw stack, frames outermost first as (function, file), samples)]."""
+PROCESS = re.compile(r"^process \d+:")
+BOT, FLOW = "bot process", "flow process"
+
+
+def parse(path: Path) -> list[tuple[str, list[tuple[str, str]], int, str]]:
+    """[(raw stack, frames outermost first as (function, file), samples, process)]. With py-spy's
+    `--subprocesses` each stack starts with the processes it is in, outermost first: a stack under a second
+    one is the flow process's (bot/flowprocess.py)."""
     stacks = []
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
         frames = []
+        processes = 0
         for part in stack.split(";"):
+            if PROCESS.match(part.strip()):
+                processes += 1
+                continue
             m = FRAME.match(part.strip())
             frames.append((m["func"], m["file"]) if m else (part.strip(), ""))
-        stacks.append((stack, frames, int(count)))
+        stacks.append((stack, frames, int(count), FLOW if processes > 1 else BOT))
     return stacks
 
 
@@ -93,19 +104,23 @@ def summarise(path: Path, top: int = 15) -> str:
     stacks = parse(path)
     waits: Counter[str] = Counter()
     busy = []
-    for stack, frames, n in stacks:
+    for stack, frames, n, process in stacks:
         label = waiting(stack)
         if label is None:
-            busy.append((frames, n))
+            busy.append((frames, n, process))
         else:
             waits[label] += n
-    everything = sum(n for _s, _f, n in stacks) or 1
-    total = sum(n for _f, n in busy) or 1
+    everything = sum(n for _s, _f, n, _p in stacks) or 1
+    total = sum(n for _f, n, _p in busy) or 1
     buckets: Counter[str] = Counter()
+    by_process: Counter[tuple[str, str]] = Counter()
+    per_process: Counter[str] = Counter()
     leaves: Counter[str] = Counter()
     ours: Counter[str] = Counter()
-    for frames, n in busy:
+    for frames, n, process in busy:
         buckets[bucket_of(frames)] += n
+        by_process[(process, bucket_of(frames))] += n
+        per_process[process] += n
         if frames:
             leaves[short(*frames[-1])] += n
         seen = set()
@@ -117,9 +132,17 @@ def summarise(path: Path, top: int = 15) -> str:
                     ours[key] += n
     lines = [f"{everything} samples at 100 Hz; {everything - total} of them threads waiting: "
              + ", ".join(f"{label} {n / everything:.0%}" for label, n in waits.most_common()) + ".",
-             f"The {total} computing samples:", "",
-             "| where the CPU goes | share |", "|---|---|"]
-    lines += [f"| {name} | {n / total:.0%} |" for name, n in buckets.most_common()]
+             f"The {total} computing samples"
+             + (": " + ", ".join(f"{p} {per_process[p]} ({per_process[p] / total:.0%})" for p in (BOT, FLOW))
+                if per_process[FLOW] else ":"), ""]
+    if per_process[FLOW]:
+        lines += ["| where the CPU goes | bot process | flow process | both |", "|---|---|---|---|"]
+        lines += [f"| {name} | {by_process[(BOT, name)] / (per_process[BOT] or 1):.0%} "
+                  f"| {by_process[(FLOW, name)] / per_process[FLOW]:.0%} | {n / total:.0%} |"
+                  for name, n in buckets.most_common()]
+    else:
+        lines += ["| where the CPU goes | share |", "|---|---|"]
+        lines += [f"| {name} | {n / total:.0%} |" for name, n in buckets.most_common()]
     lines += ["", "| our functions, inclusive (top) | share |", "|---|---|"]
     lines += [f"| `{name}` | {n / total:.0%} |" for name, n in ours.most_common(top)]
     lines += ["", "| innermost frames, self time (top) | share |", "|---|---|"]

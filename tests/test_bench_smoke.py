@@ -91,5 +91,21 @@ def test_profile_summary_buckets_cpu_and_sets_waiting_apart(tmp_path):
     assert "200 samples" in text and "waiting for the SQLite write lock 50%" in text
     assert "| database (SQLAlchemy, sqlite3, psycopg) | 60% |" in text
     assert "| our dialog logic and rendering (bot/, dialogs/) | 30% |" in text
-    assert "| Telegram HTTP and objects (PTB, httpx) | 10% |" in text
+    assert "| Telegram HTTP and objects (PTB, aiohttp, httpx) | 10% |" in text
     assert "`run (bot/services.py)` | 100% |" in text
+
+
+def test_profile_summary_splits_the_bot_process_from_its_flow_process(tmp_path):
+    """py-spy --subprocesses names the processes a stack is in: under a second one it is the flow process's."""
+    from bench.profile import summarise
+
+    bot, flow = 'process 10:"python -m bot"', 'process 11:"python -c spawn_main"'
+    stacks = tmp_path / "stacks.txt"
+    stacks.write_text(
+        f"{bot};send (telegram/_bot.py:5) 30\n{bot};run (bot/dispatch.py:1) 10\n"
+        f"{bot};{flow};_invoke (bot/flowprocess.py:1);execute (sqlalchemy/engine/default.py:3) 45\n"
+        f"{bot};{flow};_invoke (bot/flowprocess.py:1);render (dialogs/screens.py:4) 15\n")
+    text = summarise(stacks)
+    assert "bot process 40 (40%), flow process 60 (60%)" in text  # (shares of all computing samples)
+    assert "| database (SQLAlchemy, sqlite3, psycopg) | 0% | 75% | 45% |" in text
+    assert "| Telegram HTTP and objects (PTB, aiohttp, httpx) | 75% | 0% | 30% |" in text

@@ -61,6 +61,7 @@ UNREACHABLE_BACKOFF = 5.0  # and the inbox itself is looked at again this often 
 GIVE_UP_AFTER = dt.timedelta(hours=24)  # as long as Telegram itself keeps an undelivered update
 FINISH_EVERY = 0.1  # seconds: finished rows (local mode) are marked done together, at most this late
 EARLY_FORGET = dt.timedelta(minutes=10)  # an update answered early whose row was never stored as new
+EARLY_AT_ONCE = 4  # quick commands in flight from the poll at most; a flood of them waits in the inbox instead
 
 
 def is_transient(error: BaseException | None) -> bool:
@@ -165,6 +166,8 @@ class Dispatcher:
             update_id = int(payload["update_id"])
             if not first or update_id in self._early or not self.lanes.free(lane) or rank(payload) <= 0:
                 continue
+            if len(self._early_tasks) >= EARLY_AT_ONCE:
+                break
             self.lanes.hold(lane)
             self._early[update_id] = (None, now)
             task = asyncio.get_running_loop().create_task(self._handle_early(update_id, lane, payload),

@@ -380,3 +380,23 @@ async def test_a_quick_command_that_would_change_something_is_handled_once_from_
         with session_scope(engine) as s:
             assert inbox.receive_rows(s, batch, NOW, quick_rank) == []  # and dropped as a duplicate
     assert app.early == [] and app.applied == ["/help"] and d.early_handled == 0
+
+
+async def test_a_flood_of_quick_commands_is_taken_from_the_poll_only_a_few_at_a_time(engine):
+    """Hundreds of /help from as many chats in one batch: a few are answered straight from the poll, the rest
+    wait in the inbox for the quick worker (a task per update would grow without bound); each once."""
+    app = Quick(engine)
+    d = Dispatcher(app, engine, owner=42, workers=2, lease=dt.timedelta(seconds=30), idle=0.05, local=True)
+    batch = [text(i, 1000 + i, "/help") for i in range(1, 201)]
+    async with running(d, timeout=60):
+        await started(d)
+        taken = d.early(batch, quick_rank)
+        assert taken == dispatch.EARLY_AT_ONCE
+        while len(app.early) < taken:  # (answered before the batch is stored, as when storing waits)
+            await asyncio.sleep(0.01)
+        with session_scope(engine) as s:
+            d.offer(inbox.receive_rows(s, batch, NOW, quick_rank))
+        while len(app.early) + len(app.applied) < 200:
+            await asyncio.sleep(0.01)
+        await all_finished(engine)
+    assert len(app.early) == taken and len(app.applied) == 200 - taken and not app.duplicates

@@ -226,6 +226,7 @@ class Dispatcher:
             self._mark_done(row)
         else:
             self.lanes.add([row])
+            self._wake(self._quick_waiting, None)  # (its caller wakes the others)
 
     def _wake(self, waiting: list[asyncio.Future[None]], rows: int | None) -> None:
         woken = len(waiting) if rows is None else max(rows, 0)

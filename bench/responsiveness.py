@@ -157,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "One idle user sends /help, waits for the answer, and sends it again; first with nobody else on the bot, "
         f"then while {args.users} researchers keep completing applications (each submission builds its .docx). "
-        "Each round measures both phases on the same bot process.",
+        "Each round measures both phases on the same bot process. The echo bot rows: the same against the bare PTB "
+        "echo bot (`bench/echo_bot.py`, every update in a task of its own), its users sending the same kinds of "
+        "updates back to back.",
         "",
         "| bot, round | idle median / p99 | loaded median / p99 | applications completed in the loaded phase "
         "| bot CPU busy (loaded) "

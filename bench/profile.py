@@ -118,8 +118,9 @@ def summarise(path: Path, top: int = 15) -> str:
     leaves: Counter[str] = Counter()
     ours: Counter[str] = Counter()
     for frames, n, process in busy:
-        buckets[bucket_of(frames)] += n
-        by_process[(process, bucket_of(frames))] += n
+        bucket = bucket_of(frames)
+        buckets[bucket] += n
+        by_process[(process, bucket)] += n
         per_process[process] += n
         if frames:
             leaves[short(*frames[-1])] += n

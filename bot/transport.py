@@ -2,8 +2,8 @@
 
 Measured: under load the bot's own process spent over a third of its CPU below PTB's `_do_post`, most of
 it in httpx, httpcore, h11 and anyio (py-spy, bench.dialog --profile). aiohttp (already here for the web
-server, bot/web/server.py) parses HTTP in C: `python -m bench.transport` puts its CPU per call at about half
-of httpx's (docs/BENCHMARKS.md). PTB supports other HTTP libraries through
+server, bot/web/server.py) parses HTTP in C: `python -m bench.transport` puts its CPU per call at 0.3–0.5×
+httpx's (docs/BENCHMARKS.md). PTB supports other HTTP libraries through
 `telegram.request.BaseRequest`; this is one, and it keeps PTB's contract: (status, body) for every
 answer, `TimedOut` for a timeout, `NetworkError` for a connection that failed, the same timeouts.
 
@@ -76,17 +76,12 @@ class AiohttpRequest(BaseRequest):
             connect=None if pool is None or connect is None else pool + connect,
             sock_connect=connect, sock_read=read)
         body: Any = None
-        if files:
+        if files and request_data is not None:
             form = aiohttp.FormData(quote_fields=False)
-            for name, value in (request_data.json_parameters.items() if request_data else ()):
+            for name, value in request_data.json_parameters.items():
                 form.add_field(name, value)
-            for name, part in files.items():
-                if isinstance(part, tuple):
-                    filename, content = part[0], part[1]
-                    mime = part[2] if len(part) > 2 else None
-                    form.add_field(name, content, filename=filename, content_type=mime)
-                else:
-                    form.add_field(name, part)
+            for name, (filename, content, mime) in files.items():  # (PTB's UploadFileDict: always these three)
+                form.add_field(name, content, filename=filename, content_type=mime)
             body = form
         elif request_data is not None and request_data.parameters:
             # a JSON body, which the Bot API takes as well as a form: percent-encoding the form's Chinese

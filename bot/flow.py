@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 
+from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 _HOME_ACTIONS = {"new": Home.NEW, "drafts": Home.DRAFTS}
 BUTTON_LABEL_LIMIT = 40  # a phone shows about this much of a button; the long text is in the message
 REMEMBERED_FROM = 20  # the applicant's latest drafts searched for the identity they gave
+# Built once (a statement built per call costs about 0.3 ms inside SQLite's write lock; docs/BENCHMARKS.md).
+_REMEMBERED = (select(Draft).where(Draft.user_id == bindparam("user"), Draft.id != bindparam("draft"))
+               .order_by(col(Draft.updated_at).desc()).limit(REMEMBERED_FROM))
 
 
 class Flow:
@@ -108,9 +112,7 @@ class Flow:
     def _remembered(self, act: Act, draft: Draft) -> dict[str, dict]:
         """The identity the applicant gave in their latest other application, per applicant kind."""
         found: dict[str, dict] = {}
-        stmt = (select(Draft).where(Draft.user_id == act.who.user_id, Draft.id != draft.id)
-                .order_by(col(Draft.updated_at).desc()).limit(REMEMBERED_FROM))
-        for other in act.session.exec(stmt):
+        for other in act.session.execute(_REMEMBERED, {"user": act.who.user_id, "draft": draft.id}).scalars():
             identity, kind = other.answers.get("identity"), other.answers.get("applicant_kind")
             if isinstance(identity, dict) and isinstance(kind, str) and identity.get("name"):
                 found.setdefault(kind, identity)

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import event
+from sqlalchemy import bindparam, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
@@ -96,6 +96,11 @@ def _locked(session: Session, model: type[Any], ident: int) -> Any:
     """The row, read afresh and locked for this transaction (a no-op lock on SQLite, where the whole
     transaction already holds the write lock)."""
     return session.get(model, ident, with_for_update=True, populate_existing=True)
+
+
+# Built once: every draft answer refreshes its clocks through it. Built per call the statement cost about
+# 0.35 ms of a 4-5 ms flow transaction, inside SQLite's one write lock (docs/BENCHMARKS.md).
+_CLOCK_ROWS = select(ClockRow).where(ClockRow.scope == bindparam("scope"), ClockRow.owner_id == bindparam("owner"))
 
 
 class ReminderEngine:
@@ -287,8 +292,8 @@ class ReminderEngine:
         """All clock rows of one case or draft, read once per transaction (a refresh looks at each)."""
         cache: dict[tuple[str, int], dict[str, ClockRow]] = session.info.setdefault(_ROWS, {})
         if (scope, owner_id) not in cache:
-            cache[(scope, owner_id)] = {r.limit_id: r for r in session.exec(
-                select(ClockRow).where(ClockRow.scope == scope, ClockRow.owner_id == owner_id))}
+            cache[(scope, owner_id)] = {r.limit_id: r for r in session.execute(
+                _CLOCK_ROWS, {"scope": scope, "owner": owner_id}).scalars()}
         return cache[(scope, owner_id)]
 
     def _row(self, session: Session, scope: str, owner_id: int, limit_id: str) -> ClockRow | None:

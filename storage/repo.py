@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from storage import inbox
@@ -35,8 +36,12 @@ def active_drafts(session: Session, user_id: int) -> list[Draft]:
     return list(session.exec(stmt))
 
 
+# Built once, as the screens of a draft read it on every answer (see scheduler/reminders.py _CLOCK_ROWS).
+_UPLOADS = select(Upload).where(Upload.draft_id == bindparam("draft")).order_by(col(Upload.id))
+
+
 def uploads_for(session: Session, draft_id: int) -> list[Upload]:
-    return list(session.exec(select(Upload).where(Upload.draft_id == draft_id).order_by(col(Upload.id))))
+    return list(session.execute(_UPLOADS, {"draft": draft_id}).scalars())
 
 
 def next_case_number(session: Session, prefix: str, year: int) -> str:

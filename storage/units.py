@@ -18,7 +18,7 @@ import datetime as dt
 import unicodedata
 from typing import Literal
 
-from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlalchemy import BigInteger, Column, UniqueConstraint, bindparam
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from dialogs.text import N_
@@ -107,12 +107,18 @@ def current(session: Session, unit_id: int | None) -> Unit | None:
     return unit
 
 
+# Built once: the unit step looks names up on every typed answer, and a statement built per call costs
+# about 0.3 ms inside SQLite's write lock (docs/BENCHMARKS.md).
+_BY_NAME = select(UnitName).where(UnitName.policy_key == bindparam("policy"), UnitName.normal == bindparam("key"))
+_NAMES_OF_POLICY = select(UnitName).where(UnitName.policy_key == bindparam("policy")).order_by(col(UnitName.id))
+
+
 def by_name(session: Session, policy_key: str, name: str | None) -> Unit | None:
     """The unit of the policy that answers to `name` in any spelling, as it is today; None if no unit does."""
     key = normal(name)
     if not key:
         return None
-    row = session.exec(select(UnitName).where(UnitName.policy_key == policy_key, UnitName.normal == key)).first()
+    row = session.execute(_BY_NAME, {"policy": policy_key, "key": key}).scalars().first()
     return current(session, row.unit_id) if row is not None else None
 
 
@@ -147,7 +153,7 @@ def search(session: Session, policy_key: str, text: str, limit: int = 8) -> list
     if not key:
         return []
     scored: dict[int, tuple[int, int, Unit]] = {}
-    rows = session.exec(select(UnitName).where(UnitName.policy_key == policy_key).order_by(col(UnitName.id)))
+    rows = session.execute(_NAMES_OF_POLICY, {"policy": policy_key}).scalars()
     for row in rows:
         score = (0 if row.normal == key else 1 if row.normal.startswith(key) else 2 if key in row.normal
                  else 3 if _in_order(key, row.normal) else None)

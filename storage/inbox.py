@@ -180,6 +180,21 @@ def receive(session: Session, updates: Sequence[dict[str, Any]], now: dt.datetim
     return len(receive_rows(session, updates, now, rank))
 
 
+_RECEIVE: dict[str, Any] = {}
+
+
+def _receive_statement(session: Session) -> Any:
+    """The batch INSERT, built once per dialect and run as an executemany (SQLAlchemy turns it into one
+    multi-row INSERT … RETURNING from a cached compilation). A statement holding the batch's values was
+    compiled anew for every batch inside SQLite's write lock, which every reply waits on."""
+    name = session.get_bind().dialect.name
+    if name not in _RECEIVE:
+        table = InboxUpdate.__table__
+        _RECEIVE[name] = (_insert(session).on_conflict_do_nothing(index_elements=["update_id"])
+                          .returning(table.c.id, table.c.update_id))
+    return _RECEIVE[name]
+
+
 def receive_rows(session: Session, updates: Sequence[dict[str, Any]], now: dt.datetime,
                  rank: Callable[[dict[str, Any]], int] | None = None) -> list[Stored]:
     """Write a batch of updates (Telegram's JSON); returns the rows that were new. Duplicates of an update
@@ -196,9 +211,10 @@ def receive_rows(session: Session, updates: Sequence[dict[str, Any]], now: dt.da
              "received_at": now, "attempts": 0, "priority": rank(p) if rank is not None else 0}
             for uid, p in batch.items()]
 
+    statement = _receive_statement(session)
+
     def insert() -> dict[int, int]:
-        result = session.execute(_insert(session).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
-                                 .returning(table.c.id, table.c.update_id))
+        result = session.execute(statement, rows)
         return {uid: row_id for row_id, uid in result.all()}
 
     # Inserted first, looked at only when an id is already there (a redelivery, or an id reused): the

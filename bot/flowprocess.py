@@ -29,6 +29,7 @@ from operator import attrgetter
 from typing import Any
 
 from bot.config import Settings
+from bot.heap import freeze_startup_heap
 from bot.reply import Reply
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def _start(settings: Settings, bot_username: str | None) -> None:
     global _runtime
     _runtime = build_runtime(settings, migrate=False)
     _runtime.officers.bot_username = bot_username
+    freeze_startup_heap()
 
 
 def _ready() -> bool:

@@ -33,6 +33,7 @@ from telegram.ext import Application
 from bot.alerts import ReminderService
 from bot.config import Settings
 from bot.dispatch import Dispatcher
+from bot.heap import freeze_startup_heap
 from bot.i18n import t
 from bot.outbox import OutboxWorker
 from bot.polling import poll
@@ -246,6 +247,7 @@ async def _main(app: Application, node: Node, settings: Settings, webhook: bool)
         try:
             if server is not None:
                 await server.start()
+            freeze_startup_heap()
             if webhook:
                 await stop.wait()
             else:

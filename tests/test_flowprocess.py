@@ -142,3 +142,27 @@ def test_an_urgent_writer_of_another_process_goes_next(tmp_path):
     finally:
         stop.set()
         other.join(10)
+
+
+def test_a_flow_process_freezes_the_heap_it_built_at_start(tmp_path):
+    """The start-up heap is out of the collector's full passes (bot/heap.py): 80-94 ms each, run inside a
+    flow transaction otherwise. Asked of the child itself, through its own pool."""
+    import asyncio
+    import gc
+
+    from bot.config import Settings
+    from bot.flowprocess import FlowProcesses
+    from storage.db import create_schema, make_engine
+
+    async def frozen_in_child() -> int:
+        with fresh_database(tmp_path) as url:
+            create_schema(make_engine(url))
+            flows = FlowProcesses(Settings(database_url=url, _env_file=None), "rcmz_bot")
+            try:
+                flows.start()
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(flows._pool, gc.get_freeze_count)
+            finally:
+                flows.shutdown()
+
+    assert asyncio.run(frozen_in_child()) > 50_000  # the runtime's policies, calendar, mappers: not a handful
